@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the project's virtual environment and run its jobs, with nothing but Python 3.11+.
 
-    python3 scripts/dev.py demo    # the spread strategy against the built-in simulator, then its report
+    python3 scripts/dev.py demo    # a short run against the built-in simulator, then its report
     python3 scripts/dev.py test    # every quality gate: ruff, mypy, the import layers, pytest
     python3 scripts/dev.py bench   # the benchmarks in bench/, figures printed
     python3 scripts/dev.py shell   # print how to activate the environment
@@ -43,8 +43,6 @@ def _must(*argv: str | Path) -> None:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
-        sys.exit(f"itick-bot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + EXTRAS.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
@@ -53,8 +51,9 @@ def ensure_venv() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     _say("installing itick-bot and its test and benchmark extras (once per pyproject change)")
     _must(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
-    _must(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "-e", f".[{EXTRAS}]")
+    _must(
+        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f".[{EXTRAS}]"
+    )
     STAMP.write_text(wanted)
 
 
@@ -75,8 +74,9 @@ def test(extra: list[str]) -> int:
 
 
 def demo(extra: list[str]) -> int:
-    args = extra or ["--duration", "20"]
-    return _run(BIN / "itick-bot", "run", "strategies/spread.py", "--config", "config/sim.toml", *args)
+    # Until `itick-bot run` lands, the main job is the feed itself: `tail` against the simulator.
+    args = extra or ["--duration", "5"]
+    return _run(BIN / "itick-bot", "tail", "--config", "config/sim.toml", *args)
 
 
 def bench(extra: list[str]) -> int:

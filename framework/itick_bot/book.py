@@ -8,7 +8,7 @@ reason, the last good book is kept, and `reliable` is False until a good snapsho
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from .model import Depth, Level
 
@@ -16,19 +16,21 @@ __all__ = ["BookSide", "OrderBook", "RejectReason"]
 
 BookSide: TypeAlias = Literal["bid", "ask"]
 RejectReason: TypeAlias = Literal["crossed", "unordered", "bad_level"]
+_INF: Final = float("inf")
 
 
 def _check(bids: tuple[Level, ...], asks: tuple[Level, ...]) -> RejectReason | None:
     prev = float("inf")
     for price, size in bids:
-        if price <= 0.0 or size <= 0.0:
+        # Written so that NaN and infinity fail too (every comparison with NaN is False).
+        if not (0.0 < price < _INF and 0.0 < size < _INF):
             return "bad_level"
         if price >= prev:
             return "unordered"
         prev = price
     prev = 0.0
     for price, size in asks:
-        if price <= 0.0 or size <= 0.0:
+        if not (0.0 < price < _INF and 0.0 < size < _INF):
             return "bad_level"
         if price <= prev:
             return "unordered"
@@ -136,6 +138,8 @@ class OrderBook:
     def imbalance(self, levels: int = 1) -> float | None:
         """(bid size - ask size) / (bid size + ask size) over the top `levels`: +1 all bids,
         -1 all asks."""
+        if levels < 1:
+            raise ValueError(f"imbalance needs levels >= 1, not {levels}")
         if not self.bids or not self.asks:
             return None
         bid = sum(size for _, size in self.bids[:levels])

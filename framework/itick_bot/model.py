@@ -57,7 +57,7 @@ Level: TypeAlias = tuple[float, float]
 INTERVALS: Final[tuple[Interval, ...]] = (
     "1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w", "1M",
 )  # fmt: skip
-KLINE_PERIODS: Final[dict[int, Interval]] = {n: iv for n, iv in enumerate(INTERVALS, start=1)}
+KLINE_PERIODS: Final[dict[int, Interval]] = dict(enumerate(INTERVALS, start=1))
 """iTick's `kline@N` period numbers (PROTOCOL.md section 3). Period 3 is 15 minutes in the
 current documents (10 minutes in older ones)."""
 _KLINE_OF_INTERVAL: Final = {iv: n for n, iv in KLINE_PERIODS.items()}

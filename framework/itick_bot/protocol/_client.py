@@ -100,9 +100,7 @@ class ClientConnection:
             raise ProtocolError(f"cannot subscribe while the connection is {self.state.value!r}")
         if not symbols or not types:
             raise ProtocolError("a subscribe request needs at least one symbol and one type")
-        self._pending_subs.append(
-            (tuple(wire_symbol(s, r) for s, r in symbols), tuple(types))
-        )
+        self._pending_subs.append((tuple(wire_symbol(s, r) for s, r in symbols), tuple(types)))
         return encode_subscribe(symbols, types)
 
     def ping(self, now_ms: int) -> str:

@@ -158,11 +158,24 @@ def _tick(data: _Data, received_ns: int) -> Tick:
 def _levels(raw: list[_Level] | None, side: str) -> tuple[Level, ...]:
     if raw is None:
         raise _Bad("missing_field", f"field {side!r} (depth levels) is missing")
-    if any(lv.po is not None for lv in raw) and any(
-        (a.po or 0) > (b.po or 0) for a, b in zip(raw, raw[1:], strict=False)
-    ):
-        raw = sorted(raw, key=lambda lv: lv.po or 0)
-    return tuple([(_num(lv.p, side + ".p"), _num(lv.v, side + ".v")) for lv in raw])
+    levels: list[Level] = []
+    last_po = 0
+    in_order = True
+    for lv in raw:
+        po, p, v = lv.po, lv.p, lv.v
+        if po is not None:
+            in_order = in_order and po >= last_po
+            last_po = po
+        levels.append(
+            (
+                p if p.__class__ is float else _num(p, side + ".p"),
+                v if v.__class__ is float else _num(v, side + ".v"),
+            )
+        )
+    if not in_order:  # `po` is the level's rank: trust it over the order of the list
+        ranks = [lv.po or 0 for lv in raw]
+        levels = [level for _, level in sorted(zip(ranks, levels, strict=True))]
+    return tuple(levels)
 
 
 def _depth(data: _Data, received_ns: int) -> Depth:
@@ -177,9 +190,7 @@ def _depth(data: _Data, received_ns: int) -> Depth:
     )
 
 
-def _bar(
-    symbol: str, region: str, period: int, k: _Kline | _Data, received_ns: int
-) -> Bar:
+def _bar(symbol: str, region: str, period: int, k: _Kline | _Data, received_ns: int) -> Bar:
     interval = interval_of_kline(period)
     if interval is None:
         raise _Bad("unknown_type", f"kline period {period} is not one iTick defines (1-10)")
@@ -202,10 +213,11 @@ def _bar(
 
 def _kline_flat(data: _Data, kind: str, received_ns: int) -> Bar:
     symbol, region = _symbol(data)
-    try:
-        period = int(kind[6:])
-    except ValueError:
-        raise _Bad("unknown_type", f"unknown kline type {kind[:40]!r}") from None
+    digits = kind[6:]
+    # int() would also take " 1", "1_0" or non-ASCII digits: only iTick's own spelling is a kline.
+    if not (digits.isascii() and digits.isdigit()):
+        raise _Bad("unknown_type", f"unknown kline type {kind[:40]!r}")
+    period = int(digits)
     return _bar(symbol, region, period, data, received_ns)
 
 
@@ -281,6 +293,8 @@ def decode_frame(
         return Malformed(reason, text[:200], "", received_ns)
     except msgspec.DecodeError as exc:
         return Malformed("invalid_json", str(exc)[:200], "", received_ns)
+    except UnicodeEncodeError:  # a str holding lone surrogates is no UTF-8 text
+        return Malformed("invalid_json", "text is not valid Unicode", "", received_ns)
     data = decoded.data
     try:
         if data is not None and (data.type is not None or data.k is not None):

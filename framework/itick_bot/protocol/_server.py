@@ -58,6 +58,8 @@ def parse_command(text: str | bytes) -> ClientCommand:
         cmd = _decoder.decode(text)
     except msgspec.MsgspecError as exc:
         return BadCommand(f"not a command: {str(exc)[:120]}")
+    except UnicodeEncodeError:  # a str holding lone surrogates is no UTF-8 text
+        return BadCommand("not a command: text is not valid Unicode")
     params = "" if cmd.params is None else str(cmd.params)
     if cmd.ac == "ping":
         return PingRequest(params)
