@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ one after another, printing their figures.
 
-    python bench/run_all.py            # or: python3 scripts/dev.py bench
+python bench/run_all.py            # or: python3 scripts/dev.py bench
 """
 
 from __future__ import annotations

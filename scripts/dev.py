@@ -2,7 +2,7 @@
 """Set up the project's virtual environment and run its jobs, with nothing but Python 3.11+.
 
     python3 scripts/dev.py demo    # a short run against the built-in simulator, then its report
-    python3 scripts/dev.py test    # every quality gate: ruff, mypy, the import layers, pytest
+    python3 scripts/dev.py test    # every gate: ruff, ruff format, mypy, import layers, pytest
     python3 scripts/dev.py bench   # the benchmarks in bench/, figures printed
     python3 scripts/dev.py shell   # print how to activate the environment
 
@@ -60,6 +60,7 @@ def ensure_venv() -> None:
 def test(extra: list[str]) -> int:
     gates: list[tuple[str, list[str | Path]]] = [
         ("ruff", [BIN / "ruff", "check", "."]),
+        ("ruff format", [BIN / "ruff", "format", "--check", "."]),
         ("mypy (strict on framework/)", [BIN / "mypy"]),
         ("import layers (DESIGN.md section 2)", [BIN / "lint-imports"]),
         ("pytest", [PY, "-m", "pytest", *extra]),

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from hypothesis import strategies as st
+
 from itick_bot.book import RejectReason
 from itick_bot.model import KLINE_PERIODS, Depth, Level, Quote, Tick
 from itick_bot.symbols import KNOWN_REGIONS

@@ -6,6 +6,7 @@ import math
 
 import pytest
 from hypothesis import given, settings
+
 from itick_bot.book import OrderBook, RejectReason
 from itick_bot.model import Depth, Level
 

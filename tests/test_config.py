@@ -8,6 +8,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+
 from itick_bot.config import (
     LIVE_URL,
     AppConfig,

@@ -13,8 +13,7 @@ CONFIG = Path(__file__).parent.parent / "config"
 
 def test_the_annotated_default_file_states_exactly_the_built_in_defaults() -> None:
     loaded = load_config(CONFIG / "itick-bot.toml")
-    assert loaded.feed == AppConfig().feed
-    assert loaded.log == AppConfig().log
+    assert loaded == AppConfig()
 
 
 @pytest.mark.parametrize(

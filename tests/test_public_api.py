@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
+import pytest
+
 import itick_bot
 import itick_bot.protocol
-import pytest
 
 PACKAGES = ["itick_bot", "itick_bot.protocol"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
+
 from itick_bot.symbols import canonical, split_symbol, wire_symbol
 
 from .strategies import canonical_symbols, regions

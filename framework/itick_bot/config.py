@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .broker import BrokerConfig
 from .errors import ConfigError
 
 __all__ = [
@@ -112,13 +113,14 @@ class LogConfig:
 
 @attrs.frozen(kw_only=True)
 class AppConfig:
-    feed: FeedConfig = FeedConfig()
-    log: LogConfig = LogConfig()
+    feed: FeedConfig = attrs.field(factory=FeedConfig)
+    broker: BrokerConfig = attrs.field(factory=BrokerConfig)
+    log: LogConfig = attrs.field(factory=LogConfig)
     source: Path | None = attrs.field(default=None, eq=False)
     """The file this came from; None for the built-in defaults."""
 
 
-_SECTIONS: Final[dict[str, type]] = {"feed": FeedConfig, "log": LogConfig}
+_SECTIONS: Final[dict[str, type]] = {"feed": FeedConfig, "broker": BrokerConfig, "log": LogConfig}
 _SECRET_KEYS: Final = frozenset({"token"})
 
 
@@ -208,7 +210,10 @@ def parse_config(data: Mapping[str, Any], source: str, path: Path | None = None)
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")
-        sections[name] = build_section(_SECTIONS[name], table, name, source)
+        if name == "broker":  # nested tables (per-symbol rules): the broker reads its own
+            sections[name] = BrokerConfig.from_mapping(table, source)
+        else:
+            sections[name] = build_section(_SECTIONS[name], table, name, source)
     return AppConfig(**sections, source=path)
 
 

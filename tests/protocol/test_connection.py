@@ -7,6 +7,7 @@ import json
 from itertools import product
 
 import pytest
+
 from itick_bot.errors import ProtocolError
 from itick_bot.model import Bar, Depth, Quote, Tick
 from itick_bot.protocol import (

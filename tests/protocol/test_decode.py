@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from itick_bot.model import KLINE_PERIODS, Bar, Depth, Quote, Tick
 from itick_bot.protocol import (
     DEFAULT_MAX_FRAME_BYTES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from itick_bot.model import Bar, Depth, Quote, Tick
 from itick_bot.protocol import (
     Authenticated,

@@ -19,7 +19,7 @@ from ..errors import AuthError, ConfigError, ItickBotError
 __all__ = ["main"]
 
 # One module per command, in the order `--help` lists them.
-_COMMANDS = ("_tail", "_sim")
+_COMMANDS = ("_tail", "_sim", "_ledger")
 
 
 def build_parser() -> argparse.ArgumentParser:

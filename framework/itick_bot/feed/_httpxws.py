@@ -56,6 +56,12 @@ def _unwrap(exc: BaseException) -> TransportError | None:
     return _translate(exc)
 
 
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
 class _HttpxWsConnection:
     __slots__ = ("_ws",)
 
@@ -108,6 +114,11 @@ class HttpxWsTransport:
                 yield _HttpxWsConnection(ws)
         except Exception as exc:
             translated = _unwrap(exc)
-            if translated is None:
-                raise
-            raise translated from None
+            if translated is not None:
+                raise translated from None
+            # The caller's own error (an AuthError, say), wrapped by httpx-ws's task group:
+            # hand it back as it was raised.
+            leaves = _leaves(exc)
+            if len(leaves) == 1 and leaves[0] is not exc:
+                raise leaves[0] from None
+            raise

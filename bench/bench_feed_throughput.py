@@ -1,0 +1,98 @@
+"""Feed throughput over loopback: the simulator floods, two clients read, in the same run.
+
+    python bench/bench_feed_throughput.py [--seconds 5] [--rounds 2]
+
+The simulator runs in its own process with `--rate 0` (a pre-rendered cycle of frames, sent as
+fast as each connection reads). Measured one after the other against that same server:
+
+- raw: a minimal client of the `websockets` library that subscribes and counts messages;
+- feed: itick-bot's `FeedClient` on its httpx-ws transport, decoding every frame into events and
+  handing them to an inbox drained by a no-op consumer (the whole feed, minus a strategy).
+
+Prints frames/s for each and the ratio feed/raw. Figures go to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _util import machine
+
+from itick_bot.config import FeedConfig
+from itick_bot.feed import EventInbox, FeedClient, HttpxWsTransport
+
+SUBSCRIBE = '{"ac":"subscribe","params":"BTCUSDT$BA,ETHUSDT$BA","types":"quote,depth,tick"}'
+
+
+async def raw_client(url: str, seconds: float) -> float:
+    count = 0
+    async with connect(url, max_size=None, compression=None) as ws:
+        await ws.recv()  # greeting
+        await ws.recv()  # auth verdict
+        await ws.send(SUBSCRIBE)
+        start = time.perf_counter()
+        deadline = start + seconds
+        while time.perf_counter() < deadline:
+            await ws.recv()
+            count += 1
+        return count / (time.perf_counter() - start)
+
+
+async def feed_client(url: str, seconds: float) -> tuple[float, dict[str, object]]:
+    config = FeedConfig(symbols=("BTCUSDT", "ETHUSDT"), types=("quote", "depth", "tick"))
+    inbox = EventInbox(10_000_000, name="bench")
+    client = FeedClient(config, url=url, token=None, transport=HttpxWsTransport(), inbox=inbox)
+    consumed = 0
+
+    async def consume() -> None:
+        nonlocal consumed
+        while await inbox.get() is not None:
+            consumed += 1
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(client.run)
+        tg.start_soon(consume)
+        while client.stats.connects == 0:  # noqa: ASYNC110 - a benchmark's start, not a test
+            await anyio.sleep(0.01)
+        start_frames, start = client.stats.frames_total, time.perf_counter()
+        await anyio.sleep(seconds)
+        frames, elapsed = client.stats.frames_total - start_frames, time.perf_counter() - start
+        tg.cancel_scope.cancel()
+    return frames / elapsed, {"conflated": inbox.conflated, "malformed": client.stats.malformed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "itick_bot.cli", "sim", "--port", "0", "--rate", "0",
+         "--log-level", "warning", "--max-buffered-frames", "1000000"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert sim.stdout is not None
+        url = next(w for w in sim.stdout.readline().split() if w.startswith("ws://"))
+        print(f"feed throughput over loopback ({machine()}), {args.seconds:g} s per measurement")
+        print(f"{'round':<6} {'raw websockets fps':>19} {'itick-bot feed fps':>19} {'ratio':>7}")
+        for n in range(1, args.rounds + 1):
+            raw = anyio.run(raw_client, url, args.seconds)
+            feed, extra = anyio.run(feed_client, url, args.seconds)
+            print(f"{n:<6} {raw:>19,.0f} {feed:>19,.0f} {feed / raw:>7.2f}   {extra}")
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
