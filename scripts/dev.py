@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the project's virtual environment and run its jobs, with nothing but Python 3.11+.
 
-    python3 scripts/dev.py demo    # a short run against the built-in simulator, then its report
+    python3 scripts/dev.py demo    # the spread strategy on the built-in simulator for 20 s
     python3 scripts/dev.py test    # every gate: ruff, ruff format, mypy, import layers, pytest
     python3 scripts/dev.py bench   # the benchmarks in bench/, figures printed
     python3 scripts/dev.py shell   # print how to activate the environment
@@ -75,9 +75,10 @@ def test(extra: list[str]) -> int:
 
 
 def demo(extra: list[str]) -> int:
-    # Until `itick-bot run` lands, the main job is the feed itself: `tail` against the simulator.
-    args = extra or ["--duration", "5"]
-    return _run(BIN / "itick-bot", "tail", "--config", "config/sim.toml", *args)
+    args = extra or ["--duration", "20"]
+    return _run(
+        BIN / "itick-bot", "run", "strategies/spread.py", "--config", "config/sim.toml", *args
+    )
 
 
 def bench(extra: list[str]) -> int:

@@ -17,6 +17,7 @@ from .model import (
     Quote,
     Tick,
 )
+from .strategy import Strategy
 from .symbols import canonical
 
 __version__ = "0.1.0"
@@ -39,6 +40,7 @@ __all__ = [
     "Position",
     "ProtocolError",
     "Quote",
+    "Strategy",
     "Tick",
     "__version__",
     "canonical",

@@ -1,17 +1,30 @@
-"""The composition root: wires configuration, the simulator, the transport and the feed together
-for the commands."""
+"""The composition root: configuration, simulator, transport, feed, engine, broker and
+strategies wired together for the commands."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+import signal
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Any, TextIO
 
+import anyio
 import attrs
 
-from .config import FeedConfig, resolve_feed
+from .clock import LiveClock
+from .config import AppConfig, FeedConfig, SimSettings, StrategySpec, resolve_feed
+from .errors import AuthError, ConfigError
 
-__all__ = ["FeedTarget", "feed_target"]
+__all__ = [
+    "FeedTarget",
+    "LoadedStrategy",
+    "RunResult",
+    "feed_target",
+    "load_strategies",
+    "run_bot",
+    "strategy_specs",
+]
 
 
 @attrs.frozen
@@ -31,10 +44,10 @@ class FeedTarget:
 
 @asynccontextmanager
 async def feed_target(
-    feed: FeedConfig, environ: Mapping[str, str], *, sim_seed: int | None = None
+    feed: FeedConfig, environ: Mapping[str, str], sim: SimSettings | None = None
 ) -> AsyncIterator[FeedTarget]:
-    """Resolve `[feed]` to a target; for `url = "sim"` run the simulator on a free loopback port
-    for as long as the context lasts."""
+    """Resolve `[feed]` to a target; for `url = "sim"` run the simulator (`[sim]`) on a free
+    loopback port for as long as the context lasts."""
     url, token = resolve_feed(feed, environ)
     if url != "sim":
         yield FeedTarget(url, token, simulated=False)
@@ -43,11 +56,189 @@ async def feed_target(
 
     # In-process, the simulator's own connection log is noise beside the command's output.
     logging.getLogger("itick_bot.sim").setLevel(logging.WARNING)
-    config = (
-        SimConfig(host="127.0.0.1", port=0)
-        if sim_seed is None
-        else SimConfig(host="127.0.0.1", port=0, seed=sim_seed)
+    settings = sim or SimSettings()
+    simulator = Simulator(
+        SimConfig(
+            host="127.0.0.1",
+            port=0,
+            seed=settings.seed,
+            rate=settings.rate,
+            time_scale=settings.time_scale,
+        )
     )
-    sim = Simulator(config)
-    async with sim.running():
-        yield FeedTarget(sim.url, None, simulated=True)
+    async with simulator.running():
+        yield FeedTarget(simulator.url, None, simulated=True)
+
+
+# -- strategies -------------------------------------------------------------------------------
+
+
+def strategy_specs(
+    config: AppConfig, target: str | None, class_name: str | None = None
+) -> list[StrategySpec]:
+    """The strategies to run: `[strategy]` (its target replaced by `target` from the command
+    line, its parameters kept) and every `[[strategies]]` table."""
+    specs = list(config.strategies)
+    first = config.strategy
+    if target:
+        path, entry = (target, "") if _looks_like_path(target) else ("", target)
+        base = first or StrategySpec()
+        first = attrs.evolve(
+            base, path=path, entry_point=entry, class_name=class_name or base.class_name
+        )
+    elif first is not None and class_name:
+        first = attrs.evolve(first, class_name=class_name)
+    if first is not None:
+        if not first.target:
+            raise ConfigError(
+                f"{config.source or 'the configuration'}: [strategy] names no path or "
+                f"entry_point; give one there or on the command line (itick-bot run PATH|NAME)"
+            )
+        specs.insert(0, first)
+    if not specs:
+        raise ConfigError(
+            "no strategy to run: give one on the command line (itick-bot run "
+            "strategies/spread.py) or in the config ([strategy] path = ...)"
+        )
+    return specs
+
+
+def _looks_like_path(target: str) -> bool:
+    return target.endswith(".py") or "/" in target or "\\" in target
+
+
+@attrs.frozen
+class LoadedStrategy:
+    name: str
+    strategy: Any
+    source: str
+
+
+def load_strategies(specs: Sequence[StrategySpec], source: str) -> list[LoadedStrategy]:
+    """Import, create and parameterize each strategy (errors name the file or entry point)."""
+    from .plugins import resolve_strategy
+    from .strategy import apply_params
+
+    loaded: list[LoadedStrategy] = []
+    names: set[str] = set()
+    for spec in specs:
+        cls, origin = resolve_strategy(spec.target, spec.class_name or None)
+        strategy = cls()
+        apply_params(strategy, spec.params, f"{source} [strategy.params]")
+        name = spec.id or cls.__name__
+        if name in names:
+            raise ConfigError(
+                f"{source}: two strategies would be named {name!r}; give each an `id`"
+            )
+        names.add(name)
+        loaded.append(LoadedStrategy(name, strategy, origin))
+    return loaded
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RunResult:
+    report: dict[str, Any]
+    all_failed: bool
+
+
+async def run_bot(
+    config: AppConfig,
+    loaded: Sequence[LoadedStrategy],
+    *,
+    duration: float | None,
+    environ: Mapping[str, str],
+    out: TextIO,
+) -> RunResult:
+    """Connect, run the strategies until `duration`, SIGINT/SIGTERM, the end of the feed, or
+    every strategy failing; return the run report. Raises `AuthError` for a refused key."""
+    from ._logging import get_logger
+    from .bars import BarStore
+    from .broker import PaperBroker
+    from .engine import Engine, EngineClock, MarketState
+    from .feed import EventInbox, FeedClient, HttpxWsTransport
+    from .report import build_run_report
+
+    log = get_logger("itick_bot.run")
+    wall = LiveClock()
+    started_ns = wall.time_ns()
+    async with feed_target(config.feed, environ, config.sim) as target:
+        print(f"itick-bot run: connecting to {target.describe()}", file=out, flush=True)
+        clock = EngineClock(started_ns)
+        broker = PaperBroker(config.broker, clock)
+        print(f"itick-bot run: paper ledger {broker.start_note}", file=out, flush=True)
+        try:
+            bars = config.bars
+            market = MarketState(
+                BarStore(
+                    bars.intervals,  # type: ignore[arg-type]  # validated against INTERVALS
+                    bars.history,
+                    kline_intervals=bars.kline_intervals(config.feed.types),
+                    kline_close_grace_ms=bars.kline_close_grace_ms,
+                    tick_close_grace_ms=bars.tick_close_grace_ms,
+                )
+            )
+            engine = Engine(
+                market=market,
+                broker=broker,
+                clock=clock,
+                max_backlog=config.engine.max_backlog,
+                lag_clock=wall,
+                logger=lambda name: get_logger("itick_bot.strategy").bind(strategy=name),
+            )
+            for item in loaded:
+                engine.add(item.strategy, item.name)
+            inbox = EventInbox(config.feed.max_pending, name="the engine")
+            client = FeedClient(
+                config.feed,
+                url=target.url,
+                token=target.token,
+                transport=HttpxWsTransport(),
+                inbox=inbox,
+                clock=wall,
+                on_warning=lambda msg: log.warning(msg),
+                on_info=lambda msg: log.info(msg),
+            )
+            refused: list[AuthError] = []
+
+            async def feed() -> None:
+                try:
+                    await client.run()
+                except AuthError as exc:
+                    refused.append(exc)
+                finally:
+                    inbox.close()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(feed)
+                tg.start_soon(_cancel_on_signal, tg.cancel_scope)
+                with anyio.move_on_after(duration if duration else float("inf")):
+                    await engine.run_live(inbox, wall, tick_s=config.engine.tick_ms / 1000)
+                tg.cancel_scope.cancel()
+            if refused:
+                raise refused[0]
+            report = build_run_report(
+                engine=engine,
+                broker=broker,
+                feed=client.report(wall.time_ns()),
+                started_ns=started_ns,
+                ended_ns=wall.time_ns(),
+                target=target.describe(),
+                sources={item.name: item.source for item in loaded},
+            )
+        finally:
+            broker.close()
+    return RunResult(
+        report,
+        all_failed=bool(engine.runners)
+        and not any(r.state in ("running", "stopped") for r in engine.runners),
+    )
+
+
+async def _cancel_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            scope.cancel()
+            return

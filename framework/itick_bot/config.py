@@ -19,12 +19,19 @@ import attrs
 
 from .broker import BrokerConfig
 from .errors import ConfigError
+from .model import INTERVALS, KLINE_PERIODS, Interval
 
 __all__ = [
     "LIVE_URL",
     "AppConfig",
+    "BarsConfig",
+    "EngineConfig",
     "FeedConfig",
     "LogConfig",
+    "SimSettings",
+    "StrategySpec",
+    "coerce_value",
+    "describe_type",
     "find_config",
     "is_loopback_url",
     "load_config",
@@ -111,37 +118,134 @@ class LogConfig:
     format: Literal["auto", "console", "json"] = "auto"
 
 
+def _intervals(_: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for interval in value:
+        if interval not in INTERVALS:
+            raise ValueError(f"{attribute.name} has {interval!r}; use {', '.join(INTERVALS)}")
+
+
+@attrs.frozen(kw_only=True)
+class BarsConfig:
+    """`[bars]`."""
+
+    intervals: tuple[str, ...] = attrs.field(default=("1m", "5m"), validator=_intervals)
+    """Built from klines where `[feed] types` subscribes them (kline@1 is 1m), else from ticks."""
+    history: int = attrs.field(default=1000, validator=_positive)
+    """Closed bars kept per symbol and interval."""
+    kline_close_grace_ms: int = 2000
+    """A kline-fed bar closes by the clock this long after its period ends (the server's last
+    push of a bar may come late); a push for a later bar closes it at once."""
+    tick_close_grace_ms: int = 500
+    """A tick-built bar closes by the clock this long after its period ends (trades reach us
+    after their exchange time); a trade in a later bar closes it at once."""
+
+    def kline_intervals(self, feed_types: tuple[str, ...]) -> frozenset[Interval]:
+        """The configured intervals the feed delivers as klines."""
+        fed = {
+            KLINE_PERIODS[int(t.removeprefix("kline@"))]
+            for t in feed_types
+            if t.startswith("kline@")
+        }
+        return frozenset(iv for iv in fed if iv in self.intervals)
+
+
+@attrs.frozen(kw_only=True)
+class SimSettings:
+    """`[sim]`: the built-in simulator that `url = "sim"` starts in-process."""
+
+    seed: int = 0
+    """The same seed gives the same market."""
+    rate: float = attrs.field(default=10.0, validator=_positive)
+    """Market updates per second per symbol."""
+    time_scale: float = attrs.field(default=1.0, validator=_positive)
+    """The simulated market's clock runs this many times faster than the wall clock (60 makes
+    a 1-minute bar a second long)."""
+
+
+@attrs.frozen(kw_only=True)
+class EngineConfig:
+    """`[engine]`."""
+
+    max_backlog: int = attrs.field(default=100_000, validator=_positive)
+    """Events a strategy may fall behind before it is stopped and reported."""
+    tick_ms: int = attrs.field(default=50, validator=_positive)
+    """With no market event for this long, the engine's clock moves to the wall clock's time
+    anyway, so timers fire and orders reach the venue in a quiet market."""
+
+
+@attrs.frozen(kw_only=True)
+class StrategySpec:
+    """`[strategy]`, or one `[[strategies]]` table: which strategy, under which name, with
+    which parameters (checked against the strategy's own declarations when it is loaded)."""
+
+    id: str = ""
+    """The strategy's name in the run, its orders and the report (its class name if empty)."""
+    path: str = ""
+    """A Python file defining the strategy (relative to the working directory)."""
+    entry_point: str = ""
+    """Or the name of a strategy published in the entry-point group `itick_bot.strategies`."""
+    class_name: str = ""
+    """Which class, when the file defines several."""
+    params: dict[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        if self.path and self.entry_point:
+            raise ValueError("give either path or entry_point, not both")
+
+    @property
+    def target(self) -> str:
+        return self.path or self.entry_point
+
+
 @attrs.frozen(kw_only=True)
 class AppConfig:
     feed: FeedConfig = attrs.field(factory=FeedConfig)
     broker: BrokerConfig = attrs.field(factory=BrokerConfig)
+    bars: BarsConfig = attrs.field(factory=BarsConfig)
+    engine: EngineConfig = attrs.field(factory=EngineConfig)
+    sim: SimSettings = attrs.field(factory=SimSettings)
+    strategy: StrategySpec | None = None
+    """`[strategy]`: the one `itick-bot run PATH|NAME` points elsewhere."""
+    strategies: tuple[StrategySpec, ...] = ()
+    """`[[strategies]]`: more strategies in the same process."""
     log: LogConfig = attrs.field(factory=LogConfig)
     source: Path | None = attrs.field(default=None, eq=False)
     """The file this came from; None for the built-in defaults."""
 
 
-_SECTIONS: Final[dict[str, type]] = {"feed": FeedConfig, "broker": BrokerConfig, "log": LogConfig}
+_SECTIONS: Final[dict[str, type]] = {
+    "feed": FeedConfig,
+    "broker": BrokerConfig,
+    "bars": BarsConfig,
+    "engine": EngineConfig,
+    "sim": SimSettings,
+    "strategy": StrategySpec,
+    "strategies": StrategySpec,
+    "log": LogConfig,
+}
 _SECRET_KEYS: Final = frozenset({"token"})
 
 
-def _type_name(tp: Any) -> str:
+def describe_type(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Literal:
         return " or ".join(repr(a) for a in typing.get_args(tp))
     if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+        return " or ".join(describe_type(a) for a in typing.get_args(tp) if a is not type(None))
     if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+        return f"a list of {describe_type(typing.get_args(tp)[0])}"
     if origin is dict:
         _key, val = typing.get_args(tp)
-        return f"a table of {_type_name(val)}"
+        return f"a table of {describe_type(val)}"
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
         tp, getattr(tp, "__name__", str(tp))
     )
 
 
-def _coerce(value: Any, tp: Any) -> Any:
+def coerce_value(value: Any, tp: Any) -> Any:
     """`value` as type `tp`, or raise TypeError. TOML already gives str/int/float/bool/list/dict."""
+    if tp is Any:
+        return value
     origin = typing.get_origin(tp)
     if origin is Literal:
         if value in typing.get_args(tp):
@@ -152,19 +256,19 @@ def _coerce(value: Any, tp: Any) -> Any:
             if arm is type(None):
                 continue
             try:
-                return _coerce(value, arm)
+                return coerce_value(value, arm)
             except TypeError:
                 pass
         raise TypeError
     if origin is tuple:
         if not isinstance(value, list):
             raise TypeError
-        return tuple(_coerce(v, typing.get_args(tp)[0]) for v in value)
+        return tuple(coerce_value(v, typing.get_args(tp)[0]) for v in value)
     if origin is dict:
         if not isinstance(value, dict):
             raise TypeError
         _, val_tp = typing.get_args(tp)
-        return {str(k): _coerce(v, val_tp) for k, v in value.items()}
+        return {str(k): coerce_value(v, val_tp) for k, v in value.items()}
     if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     if tp is int and isinstance(value, int) and not isinstance(value, bool):
@@ -186,11 +290,11 @@ def build_section(cls: type, table: Mapping[str, Any], section: str, source: str
                 f"{source}: unknown key '{section}.{key}'; the keys of [{section}] are: {known}"
             )
         try:
-            values[key] = _coerce(raw, hints[key])
+            values[key] = coerce_value(raw, hints[key])
         except TypeError:
             shown = "" if key in _SECRET_KEYS else f" {raw!r}"  # never echo a key
             raise ConfigError(
-                f"{source}: '{section}.{key}' must be {_type_name(hints[key])}, "
+                f"{source}: '{section}.{key}' must be {describe_type(hints[key])}, "
                 f"not {type(raw).__name__}{shown}"
             ) from None
     try:
@@ -202,19 +306,32 @@ def build_section(cls: type, table: Mapping[str, Any], section: str, source: str
 def parse_config(data: Mapping[str, Any], source: str, path: Path | None = None) -> AppConfig:
     """An `AppConfig` from an already-parsed TOML document."""
     sections: dict[str, Any] = {}
+    strategies: list[StrategySpec] = []
     for name, table in data.items():
         if name not in _SECTIONS:
             raise ConfigError(
                 f"{source}: unknown section [{name}]; the sections are: "
-                + ", ".join(f"[{s}]" for s in _SECTIONS)
+                + ", ".join(f"[{s}]" for s in _SECTIONS if s != "strategies")
+                + " and [[strategies]]"
             )
+        if name == "strategies":
+            if not isinstance(table, list) or not all(isinstance(t, dict) for t in table):
+                raise ConfigError(f"{source}: 'strategies' must be [[strategies]] tables")
+            for n, item in enumerate(table, start=1):
+                strategies.append(build_section(StrategySpec, item, f"strategies.{n}", source))
+            continue
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")
         if name == "broker":  # nested tables (per-symbol rules): the broker reads its own
             sections[name] = BrokerConfig.from_mapping(table, source)
+        elif name == "strategy":
+            sections[name] = build_section(StrategySpec, table, name, source)
         else:
             sections[name] = build_section(_SECTIONS[name], table, name, source)
-    return AppConfig(**sections, source=path)
+    for n, spec in enumerate(strategies, start=1):
+        if not spec.target:
+            raise ConfigError(f"{source}: [[strategies]] table {n} needs path or entry_point")
+    return AppConfig(**sections, strategies=tuple(strategies), source=path)
 
 
 def find_config(explicit: str | Path | None, cwd: Path | None = None) -> Path | None:

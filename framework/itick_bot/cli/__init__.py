@@ -19,7 +19,7 @@ from ..errors import AuthError, ConfigError, ItickBotError
 __all__ = ["main"]
 
 # One module per command, in the order `--help` lists them.
-_COMMANDS = ("_tail", "_sim", "_ledger")
+_COMMANDS = ("_run", "_check", "_strategies", "_tail", "_sim", "_ledger")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def exit_status(exc: BaseException) -> int:
+    from ..plugins import StrategyLoadError
+
+    if isinstance(exc, StrategyLoadError):
+        return 4
     if isinstance(exc, ConfigError):
         return 2
     if isinstance(exc, AuthError):
@@ -52,7 +56,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_status(exc)
     except KeyboardInterrupt:
         return 0
+    except BaseException as exc:  # a bug: say so in one line, keep the traceback in a file
+        if isinstance(exc, SystemExit):
+            raise
+        return _internal_error(args.command, exc)
     return status
+
+
+def _internal_error(command: str, exc: BaseException) -> int:
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="itick-bot-crash-", suffix=".txt", delete=False
+    ) as report:
+        traceback.print_exception(exc, file=report)
+    leaf = exc
+    while isinstance(leaf, BaseExceptionGroup) and len(leaf.exceptions) == 1:
+        leaf = leaf.exceptions[0]
+    print(
+        f"itick-bot {command}: internal error: {type(leaf).__name__}: {leaf}\n"
+        f"This is a bug in itick-bot; the traceback is in {report.name}. Please report it.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

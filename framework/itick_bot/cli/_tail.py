@@ -129,7 +129,7 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
     out = sys.stdout
     render = _json if args.json else _text
     clock = LiveClock()
-    async with feed_target(config.feed, os.environ) as target:
+    async with feed_target(config.feed, os.environ, config.sim) as target:
         print(f"itick-bot tail: connecting to {target.describe()}", file=sys.stderr, flush=True)
         inbox = EventInbox(config.feed.max_pending, name="tail")
         client = FeedClient(

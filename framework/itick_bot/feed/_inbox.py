@@ -27,6 +27,7 @@ class EventInbox:
 
     __slots__ = (
         "_closed",
+        "_conflate",
         "_items",
         "_latest",
         "_waiter",
@@ -38,12 +39,20 @@ class EventInbox:
         "peak_pending",
     )
 
-    def __init__(self, max_pending: int = 100_000, *, name: str = "consumer") -> None:
+    def __init__(
+        self,
+        max_pending: int = 100_000,
+        *,
+        name: str = "consumer",
+        conflate: tuple[type, ...] = (Quote, Depth),
+    ) -> None:
         self.max_pending = max_pending
         self.name = name
+        # Classes whose waiting instances are replaced by newer ones for the same `.symbol`.
+        self._conflate = frozenset(conflate)
         # Items are events, or a `(class, symbol)` key standing for the newest conflatable event.
         self._items: deque[Any] = deque()
-        self._latest: dict[tuple[type, str], Quote | Depth] = {}
+        self._latest: dict[tuple[type, str], Any] = {}
         self._waiter: anyio.Event | None = None
         self._closed = False
         self.conflated = 0
@@ -54,7 +63,7 @@ class EventInbox:
     def put(self, event: Any) -> None:
         """Queue one event. Never blocks and never raises."""
         cls = event.__class__
-        if cls is Quote or cls is Depth:
+        if cls in self._conflate:
             key = (cls, event.symbol)
             if key in self._latest:
                 self._latest[key] = event

@@ -7,22 +7,17 @@ a fresh five-level book, a rolling 24-hour quote and the forming bar of every kl
 
 from __future__ import annotations
 
-import calendar
 import math
 import random
 from collections import deque
-from datetime import UTC, datetime
 from typing import Final, NamedTuple
 
-from ..model import INTERVAL_MS, KLINE_PERIODS, Level
+from ..bars import align_open_time
+from ..model import KLINE_PERIODS, Level
 
 __all__ = ["DEPTH_LEVELS", "BarState", "MarketUpdate", "SymbolMarket", "bar_open_time"]
 
 DEPTH_LEVELS: Final = 5
-_DAY_MS: Final = 86_400_000
-_WEEK_MS: Final = 7 * _DAY_MS
-# 1970-01-01 was a Thursday; weeks open on Monday 00:00 UTC, as on the exchanges iTick relays.
-_MONDAY_OFFSET_MS: Final = 3 * _DAY_MS
 _MINUTE_MS: Final = 60_000
 
 # Plausible prices for well-known symbols, so demos look familiar; others get a seeded price.
@@ -48,13 +43,7 @@ def bar_open_time(period: int, t_ms: int) -> int:
     Periods up to a day align on multiples of their length; weeks on Monday 00:00 UTC; months on
     the first day of the calendar month.
     """
-    if period == 10:
-        when = datetime.fromtimestamp(t_ms / 1000, tz=UTC)
-        return calendar.timegm((when.year, when.month, 1, 0, 0, 0)) * 1000
-    if period == 9:
-        return (t_ms + _MONDAY_OFFSET_MS) // _WEEK_MS * _WEEK_MS - _MONDAY_OFFSET_MS
-    length = INTERVAL_MS[KLINE_PERIODS[period]]
-    return t_ms - t_ms % length
+    return align_open_time(t_ms, KLINE_PERIODS[period])
 
 
 class BarState:

@@ -1,0 +1,295 @@
+"""One strategy at work: its inbox, its task, its timers, and the context its hooks call.
+
+The engine puts events into the runner's inbox without waiting; the runner's task takes them
+out and calls the strategy's hooks. A strategy that keeps up sees every event in order; one that
+falls behind has its quotes and depth conflated (the newest per symbol wins) while ticks, bars,
+orders, fills and feed status keep their place; one more than `max_backlog` events behind is
+stopped and reported. A hook that raises stops that strategy alone.
+"""
+
+from __future__ import annotations
+
+import heapq
+import inspect
+import itertools
+import traceback
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from ..bars import BarSeries
+from ..book import OrderBook
+from ..clock import Clock
+from ..errors import ItickBotError, SlowConsumerError
+from ..feed import EventInbox
+from ..model import (
+    Balance,
+    Bar,
+    Depth,
+    FeedStatus,
+    Fill,
+    Order,
+    Position,
+    Quote,
+    Side,
+    Tick,
+    TimeInForce,
+)
+from ..strategy import Number, Strategy, implemented_hooks
+from ..symbols import canonical
+from ._clock import ClockTick
+from ._tally import StrategyTally
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["StrategyRunner"]
+
+_HOOK_OF: Final[dict[type, str]] = {
+    Quote: "on_quote",
+    Tick: "on_tick",
+    Depth: "on_depth",
+    Bar: "on_bar",
+    Order: "on_order",
+    Fill: "on_fill",
+    FeedStatus: "on_feed",
+}
+_LAG_SAMPLES: Final = 100_000
+
+
+class _Timer:
+    __slots__ = ("callback", "every_ns")
+
+    def __init__(self, every_ns: int, callback: Callable[[], Any]) -> None:
+        self.every_ns = every_ns
+        self.callback = callback
+
+
+class StrategyRunner:
+    """Runs one strategy; it is also the strategy's context (`StrategyContext`)."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        name: str,
+        engine: Engine,
+        *,
+        max_backlog: int,
+        log: Any,
+        lag_clock: Clock | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.name = name
+        self.log = log
+        self._engine = engine
+        self._lag_clock = lag_clock
+        self.inbox = EventInbox(
+            max_backlog, name=f"strategy {name!r}", conflate=(Quote, Depth, ClockTick)
+        )
+        hooks = implemented_hooks(type(strategy))
+        self._hooks: dict[type, tuple[Callable[[Any], Any], bool]] = {}
+        for cls, hook in _HOOK_OF.items():
+            if hook in hooks:
+                fn = getattr(strategy, hook)
+                self._hooks[cls] = (fn, inspect.iscoroutinefunction(fn))
+        self.wanted: frozenset[type] = frozenset(self._hooks) | {ClockTick}
+        self.state = "created"
+        self.error: str | None = None
+        self.now_ns = 0
+        self._timers: list[tuple[int, int, _Timer]] = []
+        self._seq = itertools.count()
+        self.handled: Counter[str] = Counter()
+        self.lags_ns: deque[int] = deque(maxlen=_LAG_SAMPLES)
+        self.max_lag_ns = 0
+        self.tally = StrategyTally()
+        self.traceback = ""
+        strategy._bind(self, name)
+
+    @property
+    def alive(self) -> bool:
+        return self.state in ("created", "running")
+
+    # -- life ---------------------------------------------------------------------------------
+    async def start(self, now_ns: int) -> None:
+        """Call `on_start` (if any) at the engine's time `now_ns`."""
+        self.now_ns = now_ns
+        self.state = "running"
+        await self._call("on_start", getattr(self.strategy, "on_start", None), None)
+
+    async def stop(self) -> None:
+        """Call `on_stop` (if the strategy is still running)."""
+        if self.state == "running":
+            await self._call("on_stop", getattr(self.strategy, "on_stop", None), None)
+            if self.state == "running":
+                self.state = "stopped"
+
+    def deliver(self, event: Any) -> None:
+        """Queue one event for the strategy; never blocks."""
+        if self.state == "running":
+            self.inbox.put(event)
+
+    async def run(self) -> None:
+        """Handle events until the inbox is closed or the strategy fails."""
+        while self.state == "running":
+            try:
+                event = await self.inbox.get()
+            except SlowConsumerError as exc:
+                self._fail(str(exc))
+                return
+            if event is None:
+                return
+            await self.handle(event)
+
+    async def drain(self) -> None:
+        """Handle everything waiting now (backtests call this after every event)."""
+        while self.state == "running":
+            try:
+                event = self.inbox.get_nowait()
+            except SlowConsumerError as exc:
+                self._fail(str(exc))
+                return
+            if event is None:
+                return
+            await self.handle(event)
+
+    async def handle(self, event: Any) -> None:
+        # An order update's time is when it changed; every other event has its receive time.
+        at = event.updated_ns if event.__class__ is Order else event.received_ns
+        if self._timers and self._timers[0][0] <= at:
+            await self._fire_timers(at)
+        if at > self.now_ns:
+            self.now_ns = at
+        entry = self._hooks.get(event.__class__)
+        if entry is None or self.state != "running":
+            return
+        if self._lag_clock is not None:
+            lag = self._lag_clock.time_ns() - at
+            self.lags_ns.append(lag)
+            if lag > self.max_lag_ns:
+                self.max_lag_ns = lag
+        fn, is_async = entry
+        try:
+            if is_async:
+                await fn(event)
+            else:
+                fn(event)
+        except Exception as exc:
+            self._fail_with(_HOOK_OF[event.__class__], exc)
+            return
+        self.handled[_HOOK_OF[event.__class__]] += 1
+
+    async def _fire_timers(self, until_ns: int) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= until_ns and self.state == "running":
+            due, _, timer = heapq.heappop(timers)
+            self.now_ns = due
+            heapq.heappush(timers, (due + timer.every_ns, next(self._seq), timer))
+            await self._call("scheduled callback", timer.callback, None, with_arg=False)
+
+    async def _call(
+        self, what: str, fn: Callable[..., Any] | None, arg: Any, *, with_arg: bool = False
+    ) -> None:
+        if fn is None:
+            return
+        try:
+            result = fn(arg) if with_arg else fn()
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            self._fail_with(what, exc)
+
+    def _fail_with(self, where: str, exc: Exception) -> None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        origin = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        self._fail(f"{where} raised {type(exc).__name__}: {exc}{origin}")
+        self.traceback = "".join(traceback.format_exception(exc))
+
+    def _fail(self, reason: str) -> None:
+        self.state = "failed"
+        self.error = reason
+        self.inbox.close()
+        self._engine.strategy_failed(self)
+
+    # -- the StrategyContext the strategy calls -------------------------------------------------
+    def book(self, symbol: str) -> OrderBook:
+        return self._engine.market.book(symbol)
+
+    def bars(self, symbol: str, interval: str) -> BarSeries:
+        return self._engine.market.series(symbol, interval)  # type: ignore[arg-type]
+
+    def last_quote(self, symbol: str) -> Quote | None:
+        return self._engine.market.quotes.get(canonical(symbol))
+
+    def position(self, symbol: str) -> Position:
+        return self._engine.broker.position(canonical(symbol))
+
+    def balance(self, asset: str) -> Balance:
+        return self._engine.broker.balance(asset.upper())
+
+    def open_orders(self, symbol: str | None) -> list[Order]:
+        sym = None if symbol is None else canonical(symbol)
+        return self._engine.broker.open_orders(sym, strategy=self.name)
+
+    def submit(
+        self,
+        symbol: str,
+        side: Side,
+        qty: Number,
+        price: Number | None,
+        tif: TimeInForce,
+        post_only: bool,
+    ) -> Order:
+        engine = self._engine
+        with engine.clock.at(self.now_ns):
+            order = engine.broker.submit(
+                canonical(symbol), side, qty, price, tif=tif, post_only=post_only,
+                strategy=self.name,
+            )  # fmt: skip
+        self.tally.on_submit(order)
+        return order
+
+    def cancel(self, order: Order | str) -> Order:
+        order_id = order if isinstance(order, str) else order.id
+        engine = self._engine
+        known = engine.broker.order(order_id)
+        if known is None:
+            raise ItickBotError(f"no order {order_id!r} in the paper account")
+        if known.strategy != self.name:
+            raise ItickBotError(
+                f"order {order_id} belongs to strategy {known.strategy!r}, not {self.name!r}"
+            )
+        with engine.clock.at(self.now_ns):
+            cancelled = engine.broker.cancel(order_id)
+        if cancelled.status != known.status:
+            engine.route([cancelled])
+        return cancelled
+
+    def cancel_all(self, symbol: str | None) -> list[Order]:
+        engine = self._engine
+        sym = None if symbol is None else canonical(symbol)
+        with engine.clock.at(self.now_ns):
+            cancelled = engine.broker.cancel_all(sym, strategy=self.name)
+        engine.route(cancelled)
+        return cancelled
+
+    def schedule(self, every_s: float, callback: Callable[[], Any | Awaitable[Any]]) -> None:
+        if not every_s > 0:
+            raise ValueError(f"schedule() needs a period above 0 seconds, not {every_s!r}")
+        every_ns = round(every_s * 1e9)
+        heapq.heappush(
+            self._timers, (self.now_ns + every_ns, next(self._seq), _Timer(every_ns, callback))
+        )
+
+    def now_ms(self) -> int:
+        return self.now_ns // 1_000_000
+
+    # -- reporting ----------------------------------------------------------------------------
+    def lag_percentiles_ms(self) -> dict[str, float | None]:
+        if not self.lags_ns:
+            return {"p50": None, "p99": None, "max": None}
+        ordered = sorted(self.lags_ns)
+
+        def pick(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6, 3)
+
+        return {"p50": pick(0.50), "p99": pick(0.99), "max": round(self.max_lag_ns / 1e6, 3)}

@@ -1,0 +1,3 @@
+"""A helper that fails when imported."""
+
+raise LookupError("the helper's table is missing")
