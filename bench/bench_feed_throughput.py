@@ -6,8 +6,9 @@ The simulator runs in its own process with `--rate 0` (a pre-rendered cycle of f
 fast as each connection reads). Measured one after the other against that same server:
 
 - raw: a minimal client of the `websockets` library that subscribes and counts messages;
-- feed: itick-bot's `FeedClient` on its httpx-ws transport, decoding every frame into events and
-  handing them to an inbox drained by a no-op consumer (the whole feed, minus a strategy).
+- feed: itick-bot's `FeedClient` on each of its transports (`websockets`, the default, and
+  `httpx-ws`), decoding every frame into events and handing them to an inbox drained by a no-op
+  consumer (the whole feed, minus a strategy).
 
 Prints frames/s for each and the ratio feed/raw. Figures go to bench/RESULTS.md.
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _util import machine
 
 from itick_bot.config import FeedConfig
-from itick_bot.feed import EventInbox, FeedClient, HttpxWsTransport
+from itick_bot.feed import EventInbox, FeedClient, make_transport
 
 SUBSCRIBE = '{"ac":"subscribe","params":"BTCUSDT$BA,ETHUSDT$BA","types":"quote,depth,tick"}'
 
@@ -46,10 +47,12 @@ async def raw_client(url: str, seconds: float) -> float:
         return count / (time.perf_counter() - start)
 
 
-async def feed_client(url: str, seconds: float) -> tuple[float, dict[str, object]]:
+async def feed_client(url: str, seconds: float, transport: str) -> tuple[float, dict[str, object]]:
     config = FeedConfig(symbols=("BTCUSDT", "ETHUSDT"), types=("quote", "depth", "tick"))
     inbox = EventInbox(10_000_000, name="bench")
-    client = FeedClient(config, url=url, token=None, transport=HttpxWsTransport(), inbox=inbox)
+    client = FeedClient(
+        config, url=url, token=None, transport=make_transport(transport), inbox=inbox
+    )
     consumed = 0
 
     async def consume() -> None:
@@ -66,7 +69,8 @@ async def feed_client(url: str, seconds: float) -> tuple[float, dict[str, object
         await anyio.sleep(seconds)
         frames, elapsed = client.stats.frames_total - start_frames, time.perf_counter() - start
         tg.cancel_scope.cancel()
-    return frames / elapsed, {"conflated": inbox.conflated, "malformed": client.stats.malformed}
+    extra = {"conflated": inbox.conflated, "malformed": client.stats.malformed_total}
+    return frames / elapsed, extra
 
 
 def main() -> None:
@@ -84,11 +88,14 @@ def main() -> None:
         assert sim.stdout is not None
         url = next(w for w in sim.stdout.readline().split() if w.startswith("ws://"))
         print(f"feed throughput over loopback ({machine()}), {args.seconds:g} s per measurement")
-        print(f"{'round':<6} {'raw websockets fps':>19} {'itick-bot feed fps':>19} {'ratio':>7}")
+        print(f"{'round':<6} {'client':<22} {'frames/s':>10} {'ratio to raw':>13}")
         for n in range(1, args.rounds + 1):
             raw = anyio.run(raw_client, url, args.seconds)
-            feed, extra = anyio.run(feed_client, url, args.seconds)
-            print(f"{n:<6} {raw:>19,.0f} {feed:>19,.0f} {feed / raw:>7.2f}   {extra}")
+            print(f"{n:<6} {'raw websockets':<22} {raw:>10,.0f} {1.0:>13.2f}")
+            for transport in ("websockets", "httpx-ws"):
+                feed, extra = anyio.run(feed_client, url, args.seconds, transport)
+                name = f"feed on {transport}"
+                print(f"{n:<6} {name:<22} {feed:>10,.0f} {feed / raw:>13.2f}   {extra}")
     finally:
         sim.terminate()
         sim.wait(timeout=10)

@@ -78,6 +78,7 @@ knockoff_threshold = 5
 knockoff_backoff = 300.0
 max_frame_bytes = 65536
 max_pending = 500
+transport = "httpx-ws"
 
 [log]
 level = "debug"
@@ -107,6 +108,7 @@ def test_every_key_of_feed_and_log_is_read(tmp_path: Path) -> None:
         knockoff_backoff=300.0,
         max_frame_bytes=65536,
         max_pending=500,
+        transport="httpx-ws",
     )
     assert config.log == LogConfig(level="debug", format="json")
     assert config.source == path

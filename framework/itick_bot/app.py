@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
 import anyio
+import anyio.abc
 import attrs
 
 from .clock import LiveClock
@@ -124,7 +125,8 @@ def load_strategies(specs: Sequence[StrategySpec], source: str) -> list[LoadedSt
     for spec in specs:
         cls, origin = resolve_strategy(spec.target, spec.class_name or None)
         strategy = cls()
-        apply_params(strategy, spec.params, f"{source} [strategy.params]")
+        where = "[strategy.params]" if spec.table == "[strategy]" else f"{spec.table} params"
+        apply_params(strategy, spec.params, f"{source} {where}")
         name = spec.id or cls.__name__
         if name in names:
             raise ConfigError(
@@ -158,7 +160,7 @@ async def run_bot(
     from .bars import BarStore
     from .broker import PaperBroker
     from .engine import Engine, EngineClock, MarketState
-    from .feed import EventInbox, FeedClient, HttpxWsTransport
+    from .feed import EventInbox, FeedClient, make_transport
     from .report import build_run_report
 
     log = get_logger("itick_bot.run")
@@ -195,7 +197,7 @@ async def run_bot(
                 config.feed,
                 url=target.url,
                 token=target.token,
-                transport=HttpxWsTransport(),
+                transport=make_transport(config.feed.transport),
                 inbox=inbox,
                 clock=wall,
                 on_warning=lambda msg: log.warning(msg),
@@ -213,7 +215,9 @@ async def run_bot(
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(feed)
-                tg.start_soon(_cancel_on_signal, tg.cancel_scope)
+                # Started (not just scheduled) before any strategy code runs, so that a signal
+                # during a slow on_start also stops the run gracefully.
+                await tg.start(_cancel_on_signal, tg.cancel_scope)
                 with anyio.move_on_after(duration if duration else float("inf")):
                     await engine.run_live(inbox, wall, tick_s=config.engine.tick_ms / 1000)
                 tg.cancel_scope.cancel()
@@ -237,8 +241,11 @@ async def run_bot(
     )
 
 
-async def _cancel_on_signal(scope: anyio.CancelScope) -> None:
+async def _cancel_on_signal(
+    scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+) -> None:
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
         async for _ in signals:
             scope.cancel()
             return

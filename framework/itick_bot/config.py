@@ -101,6 +101,7 @@ class FeedConfig:
     knockoff_backoff: float = attrs.field(default=120.0, validator=_positive)
     max_frame_bytes: int = attrs.field(default=1 << 20, validator=_positive)
     max_pending: int = attrs.field(default=100_000, validator=_positive)
+    transport: Literal["websockets", "httpx-ws"] = "websockets"
 
     def __attrs_post_init__(self) -> None:
         if self.ping_interval > 30:
@@ -187,6 +188,8 @@ class StrategySpec:
     class_name: str = ""
     """Which class, when the file defines several."""
     params: dict[str, Any] = attrs.field(factory=dict)
+    table: str = attrs.field(default="[strategy]", eq=False, repr=False, init=False)
+    """Where it was configured, for messages: `[strategy]` or `[[strategies]] table N`."""
 
     def __attrs_post_init__(self) -> None:
         if self.path and self.entry_point:
@@ -318,7 +321,9 @@ def parse_config(data: Mapping[str, Any], source: str, path: Path | None = None)
             if not isinstance(table, list) or not all(isinstance(t, dict) for t in table):
                 raise ConfigError(f"{source}: 'strategies' must be [[strategies]] tables")
             for n, item in enumerate(table, start=1):
-                strategies.append(build_section(StrategySpec, item, f"strategies.{n}", source))
+                spec = build_section(StrategySpec, item, f"strategies.{n}", source)
+                object.__setattr__(spec, "table", f"[[strategies]] table {n}")
+                strategies.append(spec)
             continue
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: '{name}' must be a table ([{name}])")

@@ -21,7 +21,10 @@ def build_run_report(
     target: str,
     sources: dict[str, str],
 ) -> dict[str, Any]:
+    from .metrics import performance
+
     marks = engine.market.marks()
+    engine.sample_equity(max(engine.clock.time_ns(), ended_ns if engine.equity else 0))
     strategies = []
     for runner in engine.runners:
         strategies.append(
@@ -50,13 +53,14 @@ def build_run_report(
             "bad_snapshots": engine.bad_snapshots,
         },
         "strategies": strategies,
+        "performance": performance(engine.fills, engine.equity),
         "account": {
             "ledger": broker.ledger_path,
             "ledger_start": broker.started,
             "balances": balances,
             "fees_paid": broker.fees_paid(),
             "open_orders": len(broker.open_orders()),
-            "equity_usdt": round(broker.equity(marks), 8),
+            "equity_usdt": round(engine.equity[-1].equity, 8) if engine.equity else None,
         },
     }
 
@@ -102,6 +106,15 @@ def render_report(report: dict[str, Any]) -> str:
             f"  P&L               realized {s['realized_pnl']:.4f}, "
             f"unrealized {s['unrealized_pnl']:.4f}"
         )
+    perf = report["performance"]
+    win = "n/a" if perf["win_rate"] is None else f"{perf['win_rate'] * 100:.1f}%"
+    lines += [
+        "performance",
+        f"  round trips       {perf['round_trips']} closed, {perf['open_trips']} open; "
+        f"win rate {win}",
+        f"  max drawdown      {perf['max_drawdown']:.4f} ({perf['max_drawdown_pct']:.3f}%); "
+        f"exposure {perf['exposure_time_pct']:.1f}% of the time",
+    ]
     account = report["account"]
     lines += [
         f"account ({account['ledger']}, {account['ledger_start']})",
@@ -112,6 +125,6 @@ def render_report(report: dict[str, Any]) -> str:
         ),
         f"  fees paid         {_kv(account['fees_paid'])}",
         f"  open orders       {account['open_orders']}",
-        f"  equity            {account['equity_usdt']:.2f} USDT (marked at mid)",
+        f"  equity            {account['equity_usdt']} USDT (marked at mid)",
     ]
     return "\n".join(lines)

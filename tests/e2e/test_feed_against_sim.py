@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -13,7 +14,7 @@ import pytest
 
 from itick_bot.config import FeedConfig
 from itick_bot.errors import AuthError
-from itick_bot.feed import EventInbox, FeedClient, HttpxWsTransport
+from itick_bot.feed import EventInbox, FeedClient, Transport, make_transport
 from itick_bot.model import Bar, Depth, FeedStatus, Quote, Tick
 from itick_bot.sim import SimConfig, Simulator
 
@@ -33,7 +34,7 @@ FAST_MARKET = SimConfig(seed=3, rate=100, time_scale=60)
 
 
 class Run:
-    def __init__(self, sim: Simulator, feed: FeedConfig, token: str) -> None:
+    def __init__(self, sim: Simulator, feed: FeedConfig, token: str, transport: Transport) -> None:
         self.sim = sim
         self.inbox = EventInbox(name="test")
         self.warnings: list[str] = []
@@ -41,7 +42,7 @@ class Run:
             feed,
             url=sim.url,
             token=token,
-            transport=HttpxWsTransport(),
+            transport=transport,
             inbox=self.inbox,
             rng=random.Random(5),
             on_warning=self.warnings.append,
@@ -73,18 +74,23 @@ class Run:
 
 
 @asynccontextmanager
-async def feed_against(
-    sim_config: SimConfig = FAST_MARKET, feed: FeedConfig = FEED, token: str = KEY
+async def _feed_against(
+    transport: Transport,
+    sim_config: SimConfig = FAST_MARKET,
+    feed: FeedConfig = FEED,
+    token: str = KEY,
 ) -> AsyncIterator[Run]:
     with anyio.fail_after(20):
         async with Simulator(sim_config).running() as sim, anyio.create_task_group() as tg:
-            run = Run(sim, feed, token)
+            run = Run(sim, feed, token, transport)
             tg.start_soon(run.feed)
             yield run
             tg.cancel_scope.cancel()
 
 
-async def test_every_subscribed_kind_streams_normalized_and_nothing_is_malformed() -> None:
+async def test_every_subscribed_kind_streams_normalized_and_nothing_is_malformed(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against() as run:
         await run.status("connected")
         wanted = {Quote, Depth, Tick, Bar}
@@ -100,7 +106,9 @@ async def test_every_subscribed_kind_streams_normalized_and_nothing_is_malformed
         assert stats.frames["subscribe"] == 1
 
 
-async def test_a_refused_key_ends_the_feed_with_an_auth_error_and_no_retry() -> None:
+async def test_a_refused_key_ends_the_feed_with_an_auth_error_and_no_retry(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against(attrs.evolve(FAST_MARKET, token="the-right-key")) as run:
         await run.until(lambda e: isinstance(e, FeedStatus) and e.state == "stopped")
         assert isinstance(run.error, AuthError)
@@ -108,7 +116,9 @@ async def test_a_refused_key_ends_the_feed_with_an_auth_error_and_no_retry() -> 
         assert run.sim.stats.connections_accepted == 1
 
 
-async def test_a_refused_subscription_is_reported_and_the_connection_stays() -> None:
+async def test_a_refused_subscription_is_reported_and_the_connection_stays(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against(attrs.evolve(FAST_MARKET, max_symbols=1)) as run:
         await run.status("connected")
         # Pongs keep coming after the refusal: the connection is alive and was kept.
@@ -119,7 +129,9 @@ async def test_a_refused_subscription_is_reported_and_the_connection_stays() -> 
         assert run.client.stats.reconnects == 0
 
 
-async def test_a_dropped_connection_reconnects_and_resubscribes_everything() -> None:
+async def test_a_dropped_connection_reconnects_and_resubscribes_everything(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against() as run:
         await run.status("connected")
         await run.until(lambda e: isinstance(e, Tick))
@@ -133,7 +145,9 @@ async def test_a_dropped_connection_reconnects_and_resubscribes_everything() -> 
         assert run.sim.stats.subscriptions == 2
 
 
-async def test_a_silent_connection_is_detected_as_stale_and_replaced() -> None:
+async def test_a_silent_connection_is_detected_as_stale_and_replaced(
+    feed_against: FeedAgainst,
+) -> None:
     feed = attrs.evolve(FEED, stale_timeout=0.4, pong_timeout=5.0)
     async with feed_against(feed=feed) as run:
         await run.status("connected")
@@ -146,7 +160,9 @@ async def test_a_silent_connection_is_detected_as_stale_and_replaced() -> None:
         assert any(key.startswith("no frame for") for key in run.client.stats.drops)
 
 
-async def test_malformed_frames_are_counted_and_skipped_while_good_data_flows() -> None:
+async def test_malformed_frames_are_counted_and_skipped_while_good_data_flows(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against(attrs.evolve(FAST_MARKET, malformed_every=4)) as run:
         await run.status("connected")
         while run.client.stats.malformed_total < 10:
@@ -162,7 +178,9 @@ async def test_malformed_frames_are_counted_and_skipped_while_good_data_flows() 
         assert len(run.client.stats.malformed) >= 3
 
 
-async def test_being_knocked_off_repeatedly_is_named_and_backed_off() -> None:
+async def test_being_knocked_off_repeatedly_is_named_and_backed_off(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against(attrs.evolve(FAST_MARKET, knock_off=True)) as run:
         knocked = await run.until(
             lambda e: isinstance(e, FeedStatus) and e.reason.startswith("knocked off")
@@ -172,7 +190,9 @@ async def test_being_knocked_off_repeatedly_is_named_and_backed_off() -> None:
         assert run.client.stats.connects >= 3
 
 
-async def test_a_429_handshake_waits_for_retry_after_then_connects() -> None:
+async def test_a_429_handshake_waits_for_retry_after_then_connects(
+    feed_against: FeedAgainst,
+) -> None:
     async with feed_against(attrs.evolve(FAST_MARKET, reject_connects=1)) as run:
         reconnecting = await run.status("reconnecting")
         assert "HTTP 429" in reconnecting.reason
@@ -181,10 +201,20 @@ async def test_a_429_handshake_waits_for_retry_after_then_connects() -> None:
 
 
 @pytest.mark.parametrize("legacy", [True, False])
-async def test_both_kline_formats_arrive_as_bars(legacy: bool) -> None:
+async def test_both_kline_formats_arrive_as_bars(legacy: bool, feed_against: FeedAgainst) -> None:
     config = attrs.evolve(FAST_MARKET, kline_format="legacy" if legacy else "flat")
     async with feed_against(config) as run:
         bar = await run.until(lambda e: isinstance(e, Bar))
         assert bar.interval == "1m"
         assert bar.open_time % 60_000 == 0
         assert run.client.stats.malformed_total == 0
+
+
+FeedAgainst = Callable[..., AbstractAsyncContextManager[Run]]
+
+
+@pytest.fixture(params=["websockets", "httpx-ws"])
+def feed_against(request: pytest.FixtureRequest) -> FeedAgainst:
+    """`feed_against(sim_config, feed, token)`: a feed client on a running simulator, on each of
+    the two transports in turn (every test here runs on both)."""
+    return functools.partial(_feed_against, make_transport(request.param))

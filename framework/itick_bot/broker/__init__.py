@@ -3,7 +3,7 @@
 Market and marketable orders walk the visible levels; liquidity they take stays taken until the
 book shows the level changed; resting orders keep an estimated queue position; orders reach the
 simulated venue after a latency; every change is committed to the ledger before it is reported.
-See docs/paper-broker.md for the model and what it cannot know.
+The README's "The paper broker" section says what it models and what it cannot know.
 """
 
 from ._broker import BrokerUpdate, PaperBroker

@@ -13,7 +13,7 @@ import msgspec
 
 from .._logging import configure_logging
 from ..app import load_strategies, run_bot, strategy_specs
-from ..config import AppConfig, load_config
+from ..config import AppConfig, load_config, resolve_feed
 from ..errors import ConfigError
 
 __all__ = ["register"]
@@ -64,6 +64,10 @@ def add_strategy_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare(args: argparse.Namespace) -> tuple[AppConfig, list[Any]]:
     """Read the config and load the strategies (shared with `check`)."""
     config = load_config(args.config)
+    try:
+        resolve_feed(config.feed, os.environ)  # a live url with no key: say so before loading
+    except ConfigError as exc:
+        raise ConfigError(f"{config.source or 'the built-in defaults'}: {exc}") from None
     if getattr(args, "ledger", None):
         config = attrs.evolve(config, broker=attrs.evolve(config.broker, ledger=args.ledger))
     specs = strategy_specs(config, args.target, args.strategy)

@@ -18,7 +18,7 @@ from ..app import feed_target
 from ..clock import LiveClock
 from ..config import AppConfig, load_config
 from ..errors import AuthError, ConfigError, SlowConsumerError
-from ..feed import EventInbox, FeedClient, HttpxWsTransport
+from ..feed import EventInbox, FeedClient, make_transport
 from ..model import Bar, Depth, FeedStatus, Quote, Tick
 
 __all__ = ["register"]
@@ -136,7 +136,7 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
             config.feed,
             url=target.url,
             token=target.token,
-            transport=HttpxWsTransport(),
+            transport=make_transport(config.feed.transport),
             inbox=inbox,
             clock=clock,
             on_warning=lambda msg: log.warning(msg),

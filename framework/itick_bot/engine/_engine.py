@@ -16,8 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .._logging import get_logger
+from ..broker import BrokerError
 from ..clock import Clock
 from ..feed import EventInbox
+from ..metrics import EquityPoint
 from ..model import Bar, Depth, FeedStatus, Fill, Order, Quote, Tick
 from ..strategy import Strategy
 from ._clock import ClockTick, EngineClock
@@ -30,6 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["Engine"]
 
 
+def _strategy_logger(name: str) -> Any:
+    return get_logger("itick_bot.strategy").bind(strategy=name)
+
+
 class Engine:
     def __init__(
         self,
@@ -40,6 +47,7 @@ class Engine:
         max_backlog: int = 100_000,
         lag_clock: Clock | None = None,
         logger: Callable[[str], Any] | None = None,
+        equity_every_s: float = 1.0,
     ) -> None:
         self.market = market
         self.broker = broker
@@ -48,8 +56,16 @@ class Engine:
         self.runners: list[StrategyRunner] = []
         self._by_name: dict[str, StrategyRunner] = {}
         self._lag_clock = lag_clock
-        self._logger = logger or (lambda name: None)
+        # Strategies call `self.log` wherever they run (live, tests, backtests), so there is
+        # always a logger, bound to the strategy's name as `run` binds it.
+        self._logger = logger or _strategy_logger
         self.events: Counter[str] = Counter()
+        self.fills: list[Fill] = []
+        """Every fill of this run, in order (for the report's round trips)."""
+        self.equity: list[EquityPoint] = []
+        """The account's equity sampled every `equity_every_s` of event time."""
+        self._equity_every_ns = round(equity_every_s * 1e9)
+        self._next_equity_ns = 0
         self.bad_snapshots = 0
         self.failed: list[StrategyRunner] = []
         self.all_failed = anyio.Event()
@@ -112,9 +128,26 @@ class Engine:
         due = self.broker.next_due_ns()
         if due is not None and due <= at:
             self.route(self.broker.advance(at))
+        if at >= self._next_equity_ns:
+            self._next_equity_ns = at + self._equity_every_ns
+            self.sample_equity(at)
         # Quiet bars close when their period (and grace) has passed by this clock.
         for bar in self.market.bars.advance(at // 1_000_000, at):
             self._deliver(bar, Bar)
+
+    def sample_equity(self, at: int) -> None:
+        """Record the account's equity (marked at mid) and gross exposure at `at`."""
+        marks = self.market.marks()
+        exposure = 0.0
+        for symbol, position in self.broker.positions().items():
+            mark = marks.get(symbol)
+            if mark is not None:
+                exposure += abs(position.qty) * mark
+        try:
+            equity = self.broker.equity(marks)
+        except BrokerError:
+            return  # an asset with no price yet (no book, no quote): nothing to mark it at
+        self.equity.append(EquityPoint(at, equity, exposure))
 
     def _deliver(self, event: Any, cls: type) -> None:
         for runner in self.runners:
@@ -127,10 +160,11 @@ class Engine:
             runner = self._by_name.get(update.strategy)
             if runner is None:
                 continue
-            if update.__class__ is Fill:
+            if isinstance(update, Fill):
+                self.fills.append(update)
                 runner.tally.on_fill(update)
             else:
-                runner.tally.on_order(update)  # type: ignore[arg-type]
+                runner.tally.on_order(update)
             if update.__class__ in runner.wanted:
                 runner.deliver(update)
 
@@ -171,16 +205,24 @@ class Engine:
 
     async def _pump(self, inbox: EventInbox, wall: Clock, tick_s: float) -> None:
         process = self.process
+        runners = self.runners
+        checkpoint = anyio.lowlevel.checkpoint
         while True:
             event = inbox.get_nowait()
-            if event is not None:
-                process(event)
-                continue
-            with anyio.move_on_after(tick_s):
-                event = await inbox.get()
+            if event is None:
+                with anyio.move_on_after(tick_s):
+                    event = await inbox.get()
+                    if event is None:
+                        return
                 if event is None:
-                    return
-                process(event)
-                continue
-            # Quiet: every received event has been processed, so time may move to now.
-            self.tick(wall.time_ns())
+                    # Quiet: every received event has been processed, so time may move to now.
+                    self.tick(wall.time_ns())
+                    continue
+            process(event)
+            # Let the strategies handle what this event gave them before the next event changes
+            # the books: a strategy that keeps up then decides on exactly the state a backtest
+            # of the same recording shows it.
+            for runner in runners:
+                if runner.inbox.pending:
+                    await checkpoint()
+                    break

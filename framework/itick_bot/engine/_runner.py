@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import inspect
 import itertools
+import os
 import traceback
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,7 @@ _HOOK_OF: Final[dict[type, str]] = {
     FeedStatus: "on_feed",
 }
 _LAG_SAMPLES: Final = 100_000
+_FRAMEWORK_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class _Timer:
@@ -200,7 +202,10 @@ class StrategyRunner:
 
     def _fail_with(self, where: str, exc: Exception) -> None:
         frames = traceback.extract_tb(exc.__traceback__)
-        origin = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        # The place to show is the user's own code: an error raised inside the framework (a
+        # bad cancel, say) points at the strategy's line that called it.
+        own = [f for f in frames if not f.filename.startswith(_FRAMEWORK_DIR)] or frames
+        origin = f" at {own[-1].filename}:{own[-1].lineno}" if own else ""
         self._fail(f"{where} raised {type(exc).__name__}: {exc}{origin}")
         self.traceback = "".join(traceback.format_exception(exc))
 
@@ -208,6 +213,8 @@ class StrategyRunner:
         self.state = "failed"
         self.error = reason
         self.inbox.close()
+        # Said when it happens, not only in the report at the end of a long run.
+        self.log.error("strategy stopped on an error; the others go on", error=reason)
         self._engine.strategy_failed(self)
 
     # -- the StrategyContext the strategy calls -------------------------------------------------

@@ -44,6 +44,7 @@ class StrategyTally:
 
     def __init__(self) -> None:
         self.orders_sent = 0
+        self._sent: set[str] = set()
         self.final_statuses: Counter[str] = Counter()
         self.fills = 0
         self.volume = 0.0
@@ -55,9 +56,13 @@ class StrategyTally:
         self.orders_sent += 1
         if order.status == "rejected":
             self.final_statuses["rejected"] += 1
+        else:
+            self._sent.add(order.id)
 
     def on_order(self, order: Order) -> None:
-        if not order.is_open:
+        # Only this run's orders: a resumed ledger's old orders may end here too.
+        if not order.is_open and order.id in self._sent:
+            self._sent.discard(order.id)
             self.final_statuses[order.status] += 1
 
     def on_fill(self, fill: Fill) -> None:

@@ -1,7 +1,8 @@
 """The live market-data feed: a healthy connection to iTick, whatever the network does.
 
-`FeedClient` runs the connection on any `Transport` (`HttpxWsTransport` by default; tests pass a
-`ScriptedTransport`) and hands events to an `EventInbox` that never blocks the reader.
+`FeedClient` runs the connection on any `Transport` (`WebsocketsTransport` by default,
+`HttpxWsTransport` the alternative; tests pass a `ScriptedTransport`) and hands events to an
+`EventInbox` that never blocks the reader.
 """
 
 from ._client import FeedClient, public_url
@@ -17,6 +18,7 @@ from ._transport import (
     TransportError,
     parse_retry_after,
 )
+from ._websockets import WebsocketsTransport
 
 __all__ = [
     "Connection",
@@ -30,6 +32,15 @@ __all__ = [
     "Transport",
     "TransportClosed",
     "TransportError",
+    "WebsocketsTransport",
+    "make_transport",
     "parse_retry_after",
     "public_url",
 ]
+
+
+def make_transport(name: str) -> Transport:
+    """The transport `[feed] transport` names."""
+    if name == "httpx-ws":
+        return HttpxWsTransport()
+    return WebsocketsTransport()

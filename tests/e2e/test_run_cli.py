@@ -1,0 +1,393 @@
+"""`itick-bot run` (and `check`) as a user runs them: a real process against the built-in
+simulator, a ledger in a temporary folder; and feed health end to end in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio
+import pytest
+
+from itick_bot import FeedStatus, Strategy
+from itick_bot.app import LoadedStrategy, run_bot
+from itick_bot.broker import read_ledger
+from itick_bot.config import parse_config
+from itick_bot.sim import SimConfig, Simulator
+
+TRADER = """\
+from pathlib import Path
+
+from itick_bot import Depth, Strategy
+
+
+class Trader(Strategy):
+    \"\"\"Crosses the spread with a small market order every few depth updates, alternating
+    sides, so that it trades within a second; touches `ready_file` at its first depth.\"\"\"
+
+    symbol: str = "BTCUSDT"
+    every: int = 3
+    ready_file: str = ""
+
+    def on_start(self) -> None:
+        self.depths = 0
+
+    def on_depth(self, depth: Depth) -> None:
+        if depth.symbol != self.symbol:
+            return
+        self.depths += 1
+        if self.depths == 1 and self.ready_file:
+            Path(self.ready_file).touch()
+        if self.depths % self.every == 0:
+            side = self.buy if self.depths % (2 * self.every) else self.sell
+            side(self.symbol, 0.001)
+"""
+
+RAISER = """\
+from itick_bot import Depth, Strategy
+
+
+class Raiser(Strategy):
+    def on_depth(self, depth: Depth) -> None:
+        raise RuntimeError("deliberate failure")
+"""
+
+
+SLOW_START = """\
+import time
+from pathlib import Path
+
+from itick_bot import Strategy
+
+
+class SlowStart(Strategy):
+    def on_start(self) -> None:
+        Path("started").touch()
+        time.sleep(0.5)  # deliberately slow set-up: the signal arrives in the middle of it
+"""
+
+
+def itick_bot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "itick_bot.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=env if env is not None else dict(os.environ),
+        check=False,
+    )
+
+
+def sim_config(folder: Path, extra: str = "") -> Path:
+    """A config for the built-in simulator with a brisk market (and `extra` appended)."""
+    path = folder / "bot.toml"
+    path.write_text(
+        '[feed]\nurl = "sim"\nsymbols = ["BTCUSDT"]\ntypes = ["quote", "depth", "tick"]\n'
+        "[sim]\nseed = 11\nrate = 40.0\n"
+        '[log]\nformat = "json"\nlevel = "warning"\n' + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "trader.py").write_text(TRADER, encoding="utf-8")
+    (tmp_path / "raiser.py").write_text(RAISER, encoding="utf-8")
+    return tmp_path
+
+
+def json_report(stdout: str) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return report
+
+
+def by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["name"]: s for s in report["strategies"]}
+
+
+# -- a run from start to report ---------------------------------------------------------------
+
+
+def test_run_says_where_it_connects_and_ends_after_duration_with_the_report(
+    folder: Path,
+) -> None:
+    config = sim_config(folder)
+
+    result = itick_bot(
+        "run", "trader.py", "--config", str(config), "--duration", "1.5", "--ledger", "l.sqlite",
+        cwd=folder,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("itick-bot run: connecting to ws://127.0.0.1:")
+    assert lines[0].endswith("(built-in simulator, no key needed)")
+    assert "run report (1." in result.stdout
+    assert "strategy Trader (trader.py): stopped" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_the_json_report_agrees_with_the_ledger(folder: Path) -> None:
+    config = sim_config(folder)
+    ledger = folder / "paper.sqlite"
+
+    result = itick_bot(
+        "run", "trader.py", "--config", str(config), "--duration", "2", "--json",
+        "--ledger", str(ledger), cwd=folder,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    report = json_report(result.stdout)
+    [trader] = report["strategies"]
+    [recorded] = read_ledger(ledger).strategies
+    assert trader["fills"] > 0
+    assert recorded["strategy"] == "Trader"
+    assert trader["orders"] == recorded["orders"]
+    assert trader["fills"] == recorded["fills"]
+    assert trader["volume"] == pytest.approx(float(recorded["volume"]), abs=1e-6)
+    assert trader["fees"]["USDT"] == pytest.approx(float(recorded["fees"]), abs=1e-8)
+    assert report["account"]["fees_paid"]["USDT"] == pytest.approx(trader["fees"]["USDT"])
+    assert report["account"]["ledger"] == str(ledger)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_the_run_gracefully_with_the_report(
+    folder: Path, signum: signal.Signals
+) -> None:
+    ready = folder / "ready"
+    config = sim_config(
+        folder, f"[strategy]\npath = 'trader.py'\n[strategy.params]\nready_file = '{ready}'\n"
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "itick_bot.cli", "run", "trader.py", "--config", str(config),
+            "--json", "--ledger", "paper.sqlite", "--duration", "30",
+        ],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        # The strategy touches the file at its first depth: the run is under way.
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the strategy never saw a depth update"
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+    assert proc.returncode == 0, stderr
+    report = json_report(stdout)
+    assert report["duration_s"] < 25
+    assert by_name(report)["Trader"]["state"] == "stopped"
+    assert report["feed"]["frames_total"] > 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_a_slow_on_start_still_stops_gracefully_with_the_report(
+    folder: Path, signum: signal.Signals
+) -> None:
+    (folder / "slow_start.py").write_text(SLOW_START, encoding="utf-8")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "itick_bot.cli", "run", "slow_start.py",
+            "--config", str(sim_config(folder)), "--json", "--ledger", "paper.sqlite",
+            "--duration", "30",
+        ],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not (folder / "started").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "on_start never ran"
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+    assert proc.returncode == 0, stderr
+    assert by_name(json_report(stdout))["SlowStart"]["state"] == "stopped"
+
+
+def test_a_strategy_file_that_fails_to_import_exits_4_with_one_line_naming_it(
+    folder: Path,
+) -> None:
+    (folder / "broken.py").write_text("import no_such_module_here\n", encoding="utf-8")
+
+    result = itick_bot("run", "broken.py", "--config", str(sim_config(folder)), cwd=folder)
+
+    assert result.returncode == 4
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("itick-bot run: error: broken.py")
+    assert "no_such_module_here" in line
+
+
+def test_a_raising_strategy_is_reported_failed_while_the_other_keeps_trading(
+    folder: Path,
+) -> None:
+    config = sim_config(
+        folder,
+        '[[strategies]]\nid = "healthy"\npath = "trader.py"\n'
+        '[[strategies]]\nid = "fragile"\npath = "raiser.py"\n',
+    )
+
+    result = itick_bot(
+        "run", "--config", str(config), "--duration", "2", "--json", "--ledger", "p.sqlite",
+        cwd=folder,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    strategies = by_name(json_report(result.stdout))
+    fragile, healthy = strategies["fragile"], strategies["healthy"]
+    assert fragile["state"] == "failed"
+    assert fragile["error"].startswith("on_depth raised RuntimeError: deliberate failure at ")
+    assert fragile["error"].endswith("raiser.py:6")
+    assert healthy["state"] == "stopped"
+    assert healthy["events"]["on_depth"] > 10
+    assert healthy["fills"] > 0
+    assert "strategy stopped on an error" in result.stderr  # said when it happened
+
+
+def test_a_run_where_every_strategy_fails_stops_early_and_exits_4(folder: Path) -> None:
+    config = sim_config(folder)
+
+    result = itick_bot(
+        "run", "raiser.py", "--config", str(config), "--duration", "25", "--json",
+        "--ledger", "p.sqlite", cwd=folder,
+    )  # fmt: skip
+
+    assert result.returncode == 4
+    report = json_report(result.stdout)
+    assert report["duration_s"] < 20
+    assert by_name(report)["Raiser"]["state"] == "failed"
+
+
+# -- configuration errors ---------------------------------------------------------------------
+
+CONFIG_ERRORS = {
+    "unknown section": ("[feeds]\nurl = 'sim'\n", "unknown section [feeds]"),
+    "unknown key": ("[engine]\nmax_backlogg = 5\n", "unknown key 'engine.max_backlogg'"),
+    "wrong type": (
+        "[engine]\nmax_backlog = 'many'\n",
+        "'engine.max_backlog' must be an integer, not str",
+    ),
+    "bad value": ("[engine]\nmax_backlog = 0\n", "max_backlog must be greater than 0"),
+    "unknown strategy parameter": (
+        "[strategy]\npath = 'trader.py'\n[strategy.params]\nsymbl = 'ETHUSDT'\n",
+        "unknown parameter 'symbl' for strategy Trader",
+    ),
+    "wrongly typed strategy parameter": (
+        "[strategy]\npath = 'trader.py'\n[strategy.params]\nevery = 'often'\n",
+        "parameter 'every' of strategy Trader must be an integer",
+    ),
+    "live url without a key": (
+        "[feed]\nurl = 'wss://api.itick.org/crypto'\n",
+        "[feed] url = 'wss://api.itick.org/crypto' needs an iTick API key: export ITICK_TOKEN",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), CONFIG_ERRORS.values(), ids=CONFIG_ERRORS.keys())
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_a_config_error_exits_2_naming_the_key_and_the_file(
+    folder: Path, command: str, text: str, expected: str
+) -> None:
+    config = folder / "wrong.toml"
+    config.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "ITICK_TOKEN"}
+
+    result = itick_bot(command, "--config", str(config), "trader.py", cwd=folder, env=env)
+
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"itick-bot {command}: error: {config}")
+    assert expected in line
+    assert "itick-bot run: connecting" not in result.stdout
+
+
+def test_check_validates_a_good_config_and_strategy_without_connecting(folder: Path) -> None:
+    config = sim_config(folder, "[strategy]\npath = 'trader.py'\n[strategy.params]\nevery = 5\n")
+
+    result = itick_bot("check", "--config", str(config), cwd=folder)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "ok"
+    assert "feed: the built-in simulator" in result.stdout
+    assert "strategy Trader: trader.py: symbol='BTCUSDT', every=5, ready_file=''" in result.stdout
+
+
+# -- feed health end to end -------------------------------------------------------------------
+
+
+class FeedWatcher(Strategy):
+    states: ClassVar[list[str]] = []
+
+    def on_feed(self, status: FeedStatus) -> None:
+        self.states.append(status.state)
+
+
+async def test_a_dropped_connection_reaches_on_feed_as_reconnecting_then_recovered(
+    tmp_path: Path,
+) -> None:
+    FeedWatcher.states = []
+    async with Simulator(SimConfig(seed=5, rate=20.0)).running() as sim:
+        config = parse_config(
+            {
+                "feed": {
+                    "url": sim.url,
+                    "symbols": ["BTCUSDT"],
+                    "types": ["depth"],
+                    "backoff_initial": 0.05,
+                },
+                "broker": {"ledger": str(tmp_path / "paper.sqlite")},
+            },
+            "test",
+        )
+        results = []
+
+        async def run() -> None:
+            results.append(
+                await run_bot(
+                    config,
+                    [LoadedStrategy("watcher", FeedWatcher(), "test")],
+                    duration=1.5,
+                    environ={},
+                    out=io.StringIO(),
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run)
+            await sim.wait_for_subscriptions(1)
+            assert sim.drop_all() == 1
+            await sim.wait_for_subscriptions(2)
+
+    assert FeedWatcher.states == ["connected", "reconnecting", "recovered"]
+    [result] = results
+    assert result.report["feed"]["reconnects"] == 1
+    assert not result.all_failed
