@@ -69,11 +69,18 @@ def test_a_flat_position_has_no_average_price() -> None:
 
 def test_orders_are_counted_when_sent_and_by_how_they_ended() -> None:
     tally = StrategyTally()
-    for id_, status in (("A", "submitted"), ("B", "submitted"), ("C", "rejected")):
+    sent: list[tuple[str, OrderStatus]] = [
+        ("A", "submitted"),
+        ("B", "submitted"),
+        ("C", "rejected"),
+    ]
+    changed: list[tuple[str, OrderStatus]] = [
+        ("A", "accepted"), ("A", "partially_filled"), ("A", "filled"),
+        ("B", "accepted"), ("B", "cancelled"),
+    ]  # fmt: skip
+    for id_, status in sent:
         tally.on_submit(order(status, id_))
-    for id_, status in (("A", "accepted"), ("A", "partially_filled"), ("A", "filled")):
-        tally.on_order(order(status, id_))
-    for id_, status in (("B", "accepted"), ("B", "cancelled")):
+    for id_, status in changed:
         tally.on_order(order(status, id_))
 
     summary = tally.summary({})
