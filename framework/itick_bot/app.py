@@ -7,7 +7,8 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 import anyio.abc
@@ -17,12 +18,17 @@ from .clock import LiveClock
 from .config import AppConfig, FeedConfig, SimSettings, StrategySpec, resolve_feed
 from .errors import AuthError, ConfigError
 
+if TYPE_CHECKING:
+    from .bars import BarStore
+    from .record import Recorder
+
 __all__ = [
     "FeedTarget",
     "LoadedStrategy",
     "RunResult",
     "feed_target",
     "load_strategies",
+    "make_bar_store",
     "run_bot",
     "strategy_specs",
 ]
@@ -140,6 +146,20 @@ def load_strategies(specs: Sequence[StrategySpec], source: str) -> list[LoadedSt
 # -- run --------------------------------------------------------------------------------------
 
 
+def make_bar_store(config: AppConfig) -> BarStore:
+    """The bar store `[bars]` asks for, fed by klines where `[feed] types` subscribes them."""
+    from .bars import BarStore
+
+    bars = config.bars
+    return BarStore(
+        bars.intervals,  # type: ignore[arg-type]  # validated against INTERVALS
+        bars.history,
+        kline_intervals=bars.kline_intervals(config.feed.types),
+        kline_close_grace_ms=bars.kline_close_grace_ms,
+        tick_close_grace_ms=bars.tick_close_grace_ms,
+    )
+
+
 @attrs.frozen
 class RunResult:
     report: dict[str, Any]
@@ -153,11 +173,14 @@ async def run_bot(
     duration: float | None,
     environ: Mapping[str, str],
     out: TextIO,
+    record: Path | None = None,
 ) -> RunResult:
     """Connect, run the strategies until `duration`, SIGINT/SIGTERM, the end of the feed, or
-    every strategy failing; return the run report. Raises `AuthError` for a refused key."""
+    every strategy failing; return the run report. Raises `AuthError` for a refused key.
+
+    With `record`, every frame received, every connection event and every idle tick of the
+    engine is written there (`itick_bot.record`), so `itick-bot backtest` replays this run."""
     from ._logging import get_logger
-    from .bars import BarStore
     from .broker import PaperBroker
     from .engine import Engine, EngineClock, MarketState
     from .feed import EventInbox, FeedClient, make_transport
@@ -172,16 +195,7 @@ async def run_bot(
         broker = PaperBroker(config.broker, clock)
         print(f"itick-bot run: paper ledger {broker.start_note}", file=out, flush=True)
         try:
-            bars = config.bars
-            market = MarketState(
-                BarStore(
-                    bars.intervals,  # type: ignore[arg-type]  # validated against INTERVALS
-                    bars.history,
-                    kline_intervals=bars.kline_intervals(config.feed.types),
-                    kline_close_grace_ms=bars.kline_close_grace_ms,
-                    tick_close_grace_ms=bars.tick_close_grace_ms,
-                )
-            )
+            market = MarketState(make_bar_store(config))
             engine = Engine(
                 market=market,
                 broker=broker,
@@ -192,6 +206,10 @@ async def run_bot(
             )
             for item in loaded:
                 engine.add(item.strategy, item.name)
+            recorder = _recorder(config, target, record, wall) if record is not None else None
+            if recorder is not None:
+                engine.on_tick = recorder.tick
+                print(f"itick-bot run: recording to {recorder.path}", file=out, flush=True)
             inbox = EventInbox(config.feed.max_pending, name="the engine")
             client = FeedClient(
                 config.feed,
@@ -202,6 +220,7 @@ async def run_bot(
                 clock=wall,
                 on_warning=lambda msg: log.warning(msg),
                 on_info=lambda msg: log.info(msg),
+                recorder=recorder,
             )
             refused: list[AuthError] = []
 
@@ -213,14 +232,27 @@ async def run_bot(
                 finally:
                     inbox.close()
 
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(feed)
-                # Started (not just scheduled) before any strategy code runs, so that a signal
-                # during a slow on_start also stops the run gracefully.
-                await tg.start(_cancel_on_signal, tg.cancel_scope)
-                with anyio.move_on_after(duration if duration else float("inf")):
-                    await engine.run_live(inbox, wall, tick_s=config.engine.tick_ms / 1000)
-                tg.cancel_scope.cancel()
+            # The start of the run is the first record, so a backtest starts its strategies at
+            # the same time as this run did.
+            start_ns = wall.time_ns()
+            if recorder is not None:
+                recorder.tick(start_ns)
+            try:
+                async with anyio.create_task_group() as tg:
+                    # Started (not just scheduled) before any strategy code runs, so that a
+                    # signal during a slow on_start also stops the run gracefully.
+                    await tg.start(_cancel_on_signal, tg.cancel_scope)
+                    if recorder is not None:
+                        tg.start_soon(recorder.run_flusher)
+                    tg.start_soon(feed)
+                    with anyio.move_on_after(duration if duration else float("inf")):
+                        await engine.run_live(
+                            inbox, wall, tick_s=config.engine.tick_ms / 1000, start_ns=start_ns
+                        )
+                    tg.cancel_scope.cancel()
+            finally:
+                if recorder is not None:
+                    recorder.close()
             if refused:
                 raise refused[0]
             report = build_run_report(
@@ -238,6 +270,27 @@ async def run_bot(
         report,
         all_failed=bool(engine.runners)
         and not any(r.state in ("running", "stopped") for r in engine.runners),
+    )
+
+
+def _recorder(config: AppConfig, target: FeedTarget, path: Path, wall: LiveClock) -> Recorder:
+    from . import __version__
+    from .record import Recorder, ensure_new
+
+    return Recorder(
+        ensure_new(path),
+        rotate_mb=config.record.rotate_mb,
+        rotate_minutes=config.record.rotate_minutes,
+        compresslevel=config.record.compress_level,
+        header_fields={
+            "url": target.url,
+            "symbols": list(config.feed.symbols),
+            "types": list(config.feed.types),
+            "region": config.feed.region,
+            "simulated": target.simulated,
+            "itick_bot": __version__,
+        },
+        clock=wall,
     )
 
 

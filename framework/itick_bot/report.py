@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .metrics import EquityPoint
+from .model import Fill
 
 if TYPE_CHECKING:
     from .broker import PaperBroker
     from .engine import Engine
 
-__all__ = ["build_run_report", "render_report"]
+__all__ = ["build_run_report", "render_report", "write_equity_png", "write_fills_csv"]
 
 
 def build_run_report(
@@ -88,11 +95,16 @@ def render_report(report: dict[str, Any]) -> str:
     lines.append(f"  bad snapshots     {engine['bad_snapshots']}")
     for s in report["strategies"]:
         lag = s["lag_ms"]
+        lag_text = (
+            f"p50 {lag['p50']}, p99 {lag['p99']}, max {lag['max']}"
+            if lag["p50"] is not None
+            else "not measured (a backtest has no wall clock)"
+        )
         lines += [
             f"strategy {s['name']} ({s['source']}): {s['state']}"
             + (f" - {s['error']}" if s["error"] else ""),
             f"  events            {_kv(s['events'])}",
-            f"  lag ms            p50 {lag['p50']}, p99 {lag['p99']}, max {lag['max']}; "
+            f"  lag ms            {lag_text}; "
             f"conflated {s['conflated']}, peak backlog {s['peak_backlog']}",
             f"  orders            {s['orders']} ({_kv(s['orders_by_final_status'])})",
             f"  fills             {s['fills']}, volume {s['volume']:.2f}, fees {_kv(s['fees'])}",
@@ -128,3 +140,60 @@ def render_report(report: dict[str, Any]) -> str:
         f"  equity            {account['equity_usdt']} USDT (marked at mid)",
     ]
     return "\n".join(lines)
+
+
+def write_fills_csv(fills: Sequence[Fill], path: Path) -> None:
+    """Every fill as a CSV row (time in UTC and epoch ms, and the fill's fields)."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["time_utc", "ts_ms", "strategy", "order_id", "symbol", "side", "price", "qty",
+             "fee", "fee_asset", "liquidity"]
+        )  # fmt: skip
+        for f in fills:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(f.ts / 1000))
+            writer.writerow(
+                [f"{stamp}.{f.ts % 1000:03d}Z", f.ts, f.strategy, f.order_id, f.symbol, f.side,
+                 repr(f.price), repr(f.qty), repr(f.fee), f.fee_asset, f.liquidity]
+            )  # fmt: skip
+
+
+def write_equity_png(curve: Sequence[EquityPoint], path: Path, title: str) -> None:
+    """The equity curve and its drawdown as a PNG (matplotlib, no display needed)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ConfigError(
+            "the equity PNG needs matplotlib: pip install 'itick-bot[plot]'"
+        ) from None
+    from datetime import UTC, datetime
+
+    if not curve:
+        raise ConfigError("no equity was sampled (no prices seen), so there is nothing to plot")
+    times = [datetime.fromtimestamp(p.ts_ns / 1e9, tz=UTC) for p in curve]
+    equity = [p.equity for p in curve]
+    peak = float("-inf")
+    drawdown = []
+    for value in equity:
+        peak = max(peak, value)
+        drawdown.append(value - peak)
+    fig, (top, bottom) = plt.subplots(
+        2, 1, sharex=True, figsize=(10, 6), gridspec_kw={"height_ratios": [3, 1]}
+    )
+    top.plot(times, equity, color="tab:blue", linewidth=1.2)
+    top.set_ylabel("equity (USDT, marked at mid)")
+    top.set_title(title)
+    top.grid(alpha=0.3)
+    bottom.fill_between(times, drawdown, 0, color="tab:red", alpha=0.4)
+    bottom.set_ylabel("drawdown")
+    bottom.set_xlabel("time (UTC)")
+    bottom.grid(alpha=0.3)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

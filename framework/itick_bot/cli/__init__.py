@@ -19,7 +19,7 @@ from ..errors import AuthError, ConfigError, ItickBotError
 __all__ = ["main"]
 
 # One module per command, in the order `--help` lists them.
-_COMMANDS = ("_run", "_check", "_strategies", "_tail", "_sim", "_ledger")
+_COMMANDS = ("_run", "_check", "_backtest", "_strategies", "_tail", "_record", "_sim", "_ledger")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -46,6 +47,9 @@ def register(subparsers: Any) -> None:
     add_strategy_arguments(parser)
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     parser.add_argument("--ledger", metavar="PATH", help="override [broker] ledger")
+    parser.add_argument(
+        "--record", metavar="FILE", help="record every frame, for `itick-bot backtest`"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=_handle)
 
@@ -81,7 +85,14 @@ def _handle(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise ConfigError(f"--duration must be more than 0 seconds, not {args.duration}")
     result = anyio.run(
-        lambda: run_bot(config, loaded, duration=args.duration, environ=os.environ, out=sys.stdout)
+        lambda: run_bot(
+            config,
+            loaded,
+            duration=args.duration,
+            environ=os.environ,
+            out=sys.stdout,
+            record=Path(args.record) if args.record else None,
+        )
     )
     from ..report import render_report
 

@@ -48,6 +48,7 @@ class Engine:
         lag_clock: Clock | None = None,
         logger: Callable[[str], Any] | None = None,
         equity_every_s: float = 1.0,
+        on_tick: Callable[[int], None] | None = None,
     ) -> None:
         self.market = market
         self.broker = broker
@@ -56,6 +57,8 @@ class Engine:
         self.runners: list[StrategyRunner] = []
         self._by_name: dict[str, StrategyRunner] = {}
         self._lag_clock = lag_clock
+        self.on_tick = on_tick
+        """Told of every idle tick (a recording writes them, so a backtest replays them)."""
         # Strategies call `self.log` wherever they run (live, tests, backtests), so there is
         # always a logger, bound to the strategy's name as `run` binds it.
         self._logger = logger or _strategy_logger
@@ -121,6 +124,8 @@ class Engine:
 
     def tick(self, now_ns: int) -> None:
         """Time passes with no market event (live: the engine is idle)."""
+        if self.on_tick is not None:
+            self.on_tick(now_ns)
         self.process(ClockTick(now_ns))
 
     def _advance(self, at: int) -> None:
@@ -174,10 +179,12 @@ class Engine:
             self.all_failed.set()
 
     # -- live ---------------------------------------------------------------------------------
-    async def run_live(self, inbox: EventInbox, wall: Clock, *, tick_s: float) -> None:
+    async def run_live(
+        self, inbox: EventInbox, wall: Clock, *, tick_s: float, start_ns: int | None = None
+    ) -> None:
         """Start the strategies, then process the feed until it ends, every strategy has failed,
         or the caller cancels; strategies' `on_stop` runs on the way out."""
-        now = wall.time_ns()
+        now = wall.time_ns() if start_ns is None else start_ns
         self.clock.set_ns(now)
         try:
             async with anyio.create_task_group() as tg:

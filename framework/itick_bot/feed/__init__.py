@@ -5,7 +5,7 @@
 `EventInbox` that never blocks the reader.
 """
 
-from ._client import FeedClient, public_url
+from ._client import FeedClient, FrameRecorder, public_url
 from ._httpxws import HttpxWsTransport
 from ._inbox import EventInbox
 from ._scripted import ScriptedConnection, ScriptedTransport
@@ -25,6 +25,7 @@ __all__ = [
     "EventInbox",
     "FeedClient",
     "FeedStats",
+    "FrameRecorder",
     "HandshakeRejected",
     "HttpxWsTransport",
     "ScriptedConnection",

@@ -9,14 +9,15 @@ what iTick does when another client connects with the same key: that is said in 
 the client backs off much longer.
 
 The reader reads at wire speed: it decodes and hands each event to an `EventInbox` without ever
-waiting on the consumer.
+waiting on the consumer. Given a `FrameRecorder`, it also hands it every frame received, with its
+receive stamp, and every connection event (`itick_bot.record` writes them to a recording).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
@@ -43,7 +44,7 @@ from ._inbox import EventInbox
 from ._stats import FeedStats
 from ._transport import Connection, HandshakeRejected, Transport, TransportClosed, TransportError
 
-__all__ = ["FeedClient", "public_url"]
+__all__ = ["FeedClient", "FrameRecorder", "public_url"]
 
 _MARKET_KINDS: Final[dict[type, str]] = {Quote: "quote", Depth: "depth", Tick: "tick", Bar: "kline"}
 _REPLY_KINDS: Final[dict[type, str]] = {
@@ -63,6 +64,20 @@ def public_url(url: str) -> str:
     """`url` without its query string, which may carry a legacy `?token=`: safe to show."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+class FrameRecorder(Protocol):
+    """Where the client reports what it receives, for a recording (`itick_bot.record.Recorder`).
+    Both are called on the reader's path: they must return at once."""
+
+    def frame(self, received_ns: int, data: str | bytes) -> None:
+        """A frame exactly as received, with its receive stamp."""
+        ...
+
+    def event(self, received_ns: int, kind: str, **detail: Any) -> None:
+        """A connection event: a feed state ("connected", "stale", ...) with its `reason`,
+        "subscribed" / "subscribe_refused", or "dropped" with its `reason`."""
+        ...
 
 
 @attrs.frozen
@@ -89,6 +104,7 @@ class FeedClient:
         rng: random.Random | None = None,
         on_warning: Callable[[str], None] | None = None,
         on_info: Callable[[str], None] | None = None,
+        recorder: FrameRecorder | None = None,
     ) -> None:
         self.config = config
         self.url = url
@@ -100,6 +116,7 @@ class FeedClient:
         self._rng = rng or random.Random()
         self._warn = on_warning or (lambda _msg: None)
         self._info = on_info or (lambda _msg: None)
+        self._recorder = recorder
         self._last_frame_ns = 0
         self._failures = 0
         self._quick_drops = 0
@@ -155,6 +172,7 @@ class FeedClient:
                     f"iTick refused the connection with HTTP {exc.status}: the API key "
                     f"{mask_secret(self._token)} is not accepted. Check {self.config.token_env}"
                 ) from None
+            self._record_event("dropped", reason=str(exc))
             return _Ended(str(exc), None, exc.retry_after)
         except TransportClosed as exc:
             reason = "server closed the connection" + (
@@ -162,6 +180,7 @@ class FeedClient:
             )
         except (TransportError, ProtocolError) as exc:
             reason = str(exc)
+        self._record_event("dropped", reason=reason)
         self.stats.drops[reason.split(" (")[0].split(";")[0][:60]] += 1
         return _Ended(reason, authed_ns)
 
@@ -169,7 +188,10 @@ class FeedClient:
         with anyio.move_on_after(self.config.auth_timeout) as scope:
             while proto.state is not ConnState.READY:
                 frame = await conn.receive()
-                event = self._handle(proto.receive(frame, self._stamp()))
+                now = self._stamp()
+                if self._recorder is not None:
+                    self._recorder.frame(now, frame)
+                event = self._handle(proto.receive(frame, now))
                 if isinstance(event, AuthFailed):
                     raise AuthError(
                         f"iTick refused the API key {mask_secret(self._token)} "
@@ -223,6 +245,7 @@ class FeedClient:
         frames = self.stats.frames
         stats = self.stats
         kinds = _MARKET_KINDS
+        record = self._recorder.frame if self._recorder is not None else None
         if stats.first_frame_ns is None:
             stats.first_frame_ns = now_ns()
         while True:
@@ -230,6 +253,8 @@ class FeedClient:
             now = now_ns()
             self._last_frame_ns = now
             stats.last_frame_ns = now
+            if record is not None:
+                record(now, frame)
             event = decode(frame, now)
             kind = kinds.get(event.__class__)
             if kind is not None:
@@ -252,6 +277,7 @@ class FeedClient:
             if event.rtt_ms is not None:
                 self.stats.last_pong_rtt_ms = event.rtt_ms
         elif isinstance(event, Subscribed):
+            self._record_event("subscribed", symbols=event.symbols, types=event.types)
             self._info(f"subscribed {','.join(event.symbols)} to {','.join(event.types)}")
         elif isinstance(event, SubscribeRefused):
             what = (
@@ -260,6 +286,9 @@ class FeedClient:
                 else "a subscription"
             )
             text = f"iTick refused {what}: {event.msg!r}"
+            self._record_event(
+                "subscribe_refused", symbols=event.symbols, types=event.types, msg=event.msg
+            )
             self.stats.subscribe_refused.append(text)
             self._warn(text + "; streams granted earlier keep flowing")
         elif isinstance(event, ServerNotice):
@@ -320,7 +349,24 @@ class FeedClient:
     def _status(self, state: FeedState, reason: str) -> None:
         now = self._clock.time_ns()
         self._inbox.put(FeedStatus(state, reason, now // 1_000_000, now))
+        # Recorded with the stamp strategies saw, so a backtest replays the same FeedStatus.
+        self._record_event(state, now, reason=reason)
         if state in ("reconnecting", "stale"):
             self._warn(f"feed {state}: {reason}")
         else:
             self._info(f"feed {state}: {reason}")
+
+    def _record_event(self, kind: str, at_ns: int | None = None, **detail: Any) -> None:
+        if self._recorder is None:
+            return
+        token = self._token
+        if token:
+            # A library's error text may quote the URL, and a legacy URL may carry the key.
+            masked = mask_secret(token)
+            for name, value in detail.items():
+                if isinstance(value, str) and token in value:
+                    detail[name] = value.replace(token, masked)
+        if at_ns is None:
+            # Replies (subscribed, refused) are handled while their frame's stamp is current.
+            at_ns = self._last_frame_ns if kind.startswith("subscribe") else self._clock.time_ns()
+        self._recorder.event(at_ns, kind, **detail)
