@@ -196,6 +196,8 @@ async def run_bot(
         print(f"itick-bot run: paper ledger {broker.start_note}", file=out, flush=True)
         try:
             market = MarketState(make_bar_store(config))
+            if config.bars.backfill:
+                await _backfill(config, target, market, out)
             engine = Engine(
                 market=market,
                 broker=broker,
@@ -271,6 +273,23 @@ async def run_bot(
         all_failed=bool(engine.runners)
         and not any(r.state in ("running", "stopped") for r in engine.runners),
     )
+
+
+async def _backfill(config: AppConfig, target: FeedTarget, market: Any, out: TextIO) -> None:
+    """Warm the bars over REST before any strategy starts; problems are reported, not fatal."""
+    from .backfill import backfill
+
+    report = await backfill(
+        market.bars,
+        target.url,
+        target.token,
+        config.feed.symbols,
+        None,
+        config.bars.backfill,
+        region=config.feed.region,
+    )
+    for line in report.lines():
+        print(f"itick-bot run: {line}", file=out, flush=True)
 
 
 def _recorder(config: AppConfig, target: FeedTarget, path: Path, wall: LiveClock) -> Recorder:

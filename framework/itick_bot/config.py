@@ -134,12 +134,21 @@ class BarsConfig:
     """Built from klines where `[feed] types` subscribes them (kline@1 is 1m), else from ticks."""
     history: int = attrs.field(default=1000, validator=_positive)
     """Closed bars kept per symbol and interval."""
+    backfill: int = 0
+    """Closed bars loaded per symbol and interval over iTick's REST API before the strategies
+    start (0: none), so indicators are warm on the first event."""
     kline_close_grace_ms: int = 2000
     """A kline-fed bar closes by the clock this long after its period ends (the server's last
     push of a bar may come late); a push for a later bar closes it at once."""
     tick_close_grace_ms: int = 500
     """A tick-built bar closes by the clock this long after its period ends (trades reach us
     after their exchange time); a trade in a later bar closes it at once."""
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 <= self.backfill <= self.history:
+            raise ValueError(
+                f"backfill must be between 0 and history ({self.history}), not {self.backfill}"
+            )
 
     def kline_intervals(self, feed_types: tuple[str, ...]) -> frozenset[Interval]:
         """The configured intervals the feed delivers as klines."""

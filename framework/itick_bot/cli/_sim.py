@@ -23,9 +23,12 @@ examples:
   itick-bot sim --drop-after 5                # every connection dropped (1011) 5 s after auth
   itick-bot sim --malformed-every 10          # every 10th data frame is malformed
   itick-bot sim --rate 0                      # flood: as fast as each client reads (benchmarks)
+  itick-bot sim --rest-rate-limit 3           # the first 3 REST requests answer HTTP 429
 
 The first line on stdout names the URL. Paths /crypto, /stock, /forex, /indices, /future, /fund
 and the legacy /cws, /sws, /fws, /iws all speak the same protocol. Ctrl-C or SIGTERM stops it.
+REST history: GET http://HOST:PORT/crypto/kline?region=BA&code=BTCUSDT&kType=1&limit=500[&et=MS]
+(any market path; the same key check as the WebSocket, HTTP 401 for a wrong or missing key).
 Close codes: 1008 auth failed or slow consumer, 1011 dropped, 4001 knocked off, 1000 after an
 unsubscribe, 1001 simulator stopping.
 """
@@ -196,6 +199,27 @@ def register(subparsers: Any) -> None:
         metavar="N",
         help="refuse the first N handshakes with HTTP 429 and Retry-After: 1",
     )
+    rest = parser.add_argument_group("REST faults (GET /MARKET/kline)")
+    rest.add_argument(
+        "--rest-fail-auth", action="store_true", help="refuse every REST request with HTTP 401"
+    )
+    rest.add_argument(
+        "--rest-rate-limit",
+        type=_non_negative_int,
+        default=0,
+        metavar="N",
+        help="answer the first N REST requests with HTTP 429",
+    )
+    rest.add_argument(
+        "--rest-retry-after",
+        type=_non_negative_int,
+        default=1,
+        metavar="S",
+        help="the Retry-After of those 429 answers, in seconds (%(default)s)",
+    )
+    rest.add_argument(
+        "--rest-empty", action="store_true", help="answer every kline request with no history"
+    )
     logs = parser.add_argument_group("logging")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="(%(default)s)")
     logs.add_argument(
@@ -230,6 +254,10 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         one_connection_per_key=args.one_connection_per_key,
         max_buffered_frames=args.max_buffered_frames,
         reject_connects=args.reject_connects,
+        rest_fail_auth=args.rest_fail_auth,
+        rest_rate_limit=args.rest_rate_limit,
+        rest_retry_after=args.rest_retry_after,
+        rest_empty=args.rest_empty,
         **extra,
     )
 

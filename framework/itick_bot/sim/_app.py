@@ -1,5 +1,6 @@
 """The simulator's ASGI application: the handshake (path, 429 refusals, where the key is), then a
-`Session` for the connection.
+`Session` for the connection; plain HTTP requests to `/{market}/...` go to the REST endpoint
+(`_rest.py`), any other plain HTTP request is told to use a WebSocket (426).
 
 The key may come as the `token` header (current form), the `?token=` query (legacy) or a first
 `{"ac":"auth"}` message (legacy); see PROTOCOL.md section 2.
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs
 from .._logging import get_logger
 from ._config import SIM_PATHS
 from ._hub import MarketHub
+from ._rest import RestApi, is_rest_path
 from ._session import Receive, Send, Session
 from ._state import SimState
 
@@ -37,12 +39,16 @@ class SimApp:
     def __init__(self, state: SimState, hub: MarketHub) -> None:
         self.state = state
         self.hub = hub
+        self.rest = RestApi(state)
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "http":
-            await self._plain_http(send)
+            if is_rest_path(scope.get("path", "")):
+                await self.rest(scope, receive, send)
+            else:
+                await self._plain_http(send)
 
     async def _plain_http(self, send: Send) -> None:
         body = (

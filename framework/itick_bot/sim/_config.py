@@ -136,6 +136,16 @@ class SimConfig:
     reject_connects: int = 0
     """Refuse the first N handshakes with HTTP 429 and `Retry-After: 1`."""
 
+    # -- REST faults (`GET /{market}/kline`, PROTOCOL.md section 8) -------------------------------
+    rest_fail_auth: bool = False
+    """Refuse every REST request with HTTP 401 `{"code":401,"msg":"invalid token"}`."""
+    rest_rate_limit: int = 0
+    """Answer the first N REST requests with HTTP 429 and `Retry-After: rest_retry_after`."""
+    rest_retry_after: int = 1
+    """Seconds the 429 answers ask the client to wait."""
+    rest_empty: bool = False
+    """Answer every kline request with no history (`"data":[]`)."""
+
     def __attrs_post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(
@@ -156,7 +166,8 @@ class SimConfig:
                 "simulator symbol_style must be one of canonical, underscore, lower, mixed; "
                 f"got {self.symbol_style!r}"
             )
-        for name in ("max_symbols", "malformed_every", "reject_connects"):
+        for name in ("max_symbols", "malformed_every", "reject_connects", "rest_rate_limit",
+                     "rest_retry_after"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"simulator setting {name!r} must be >= 0")
         if self.max_buffered_frames < 1:

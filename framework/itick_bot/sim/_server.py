@@ -57,6 +57,13 @@ class Simulator:
             raise RuntimeError("the simulator is not running: use `async with sim.running():`")
         return self._port
 
+    @property
+    def rest_url(self) -> str:
+        """`http://HOST:PORT`: the base of the REST endpoints (`GET /crypto/kline`)."""
+        host = self.config.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
     def url_for(self, path: str = "/crypto") -> str:
         host = self.config.host
         host = f"[{host}]" if ":" in host else host
@@ -245,3 +252,18 @@ class Simulator:
     def reject_next_connects(self, n: int) -> None:
         """Refuse the next `n` handshakes with HTTP 429 and `Retry-After: 1`."""
         self._state.faults.reject_connects = n
+
+    def set_rest_fail_auth(self, on: bool) -> None:
+        """Refuse every REST request with HTTP 401 (`"invalid token"`) from now on."""
+        self._state.faults.rest_fail_auth = on
+
+    def rate_limit_rest(self, n: int) -> None:
+        """Answer the next `n` REST requests with HTTP 429 and `Retry-After`
+        (`SimConfig.rest_retry_after` seconds)."""
+        if n < 0:
+            raise ValueError("rate_limit_rest needs a count >= 0")
+        self._state.faults.rest_rate_limit = n
+
+    def set_rest_empty(self, on: bool) -> None:
+        """Answer every REST kline request with no history (`"data":[]`) from now on."""
+        self._state.faults.rest_empty = on

@@ -33,6 +33,9 @@ class Faults:
     knock_off_after: float | None
     one_connection_per_key: bool
     reject_connects: int
+    rest_fail_auth: bool = False
+    rest_rate_limit: int = 0
+    rest_empty: bool = False
 
     @classmethod
     def from_config(cls, config: SimConfig) -> Faults:
@@ -48,6 +51,9 @@ class Faults:
             knock_off_after=config.knock_off_after,
             one_connection_per_key=config.one_connection_per_key,
             reject_connects=config.reject_connects,
+            rest_fail_auth=config.rest_fail_auth,
+            rest_rate_limit=config.rest_rate_limit,
+            rest_empty=config.rest_empty,
         )
 
 
@@ -79,6 +85,12 @@ class SimStats:
     slow_clients_dropped: int = 0
     current_clients: int = 0
     """Authenticated connections open now."""
+    rest_requests: int = 0
+    """REST requests answered, whatever the answer."""
+    rest_refused: int = 0
+    """REST requests refused with HTTP 401 (wrong or missing key, or `rest_fail_auth`)."""
+    rest_rate_limited: int = 0
+    """REST requests answered with HTTP 429 (`rest_rate_limit`)."""
 
     def as_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
