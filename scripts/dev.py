@@ -49,7 +49,7 @@ def ensure_venv() -> None:
     if not PY.exists():
         _say(f"creating a virtual environment in {VENV.name}/")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    _say("installing itick-bot with its test, benchmark and plot extras (once per pyproject change)")
+    _say("installing itick-bot with its test, bench and plot extras (once per pyproject change)")
     _must(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip")
     _must(
         PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", f".[{EXTRAS}]"
