@@ -137,7 +137,7 @@ async def _engine_loop(engine: Engine, stream: Stream, batch: int) -> int:
         for text, at in zip(stream.texts, stream.stamps, strict=True):
             process(decode(text, at))
             for runner in runners:
-                if runner.inbox.pending:
+                if runner.inbox.pending and not runner.drain_now():
                     await runner.drain()
     else:
         n = 0

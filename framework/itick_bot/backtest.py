@@ -145,7 +145,7 @@ async def run_backtest(
                 reconnects += state[0] == "reconnecting"
                 engine.process(FeedStatus(state[0], state[1], at // 1_000_000, at))
             for runner in runners:
-                if runner.inbox.pending:
+                if runner.inbox.pending and not runner.drain_now():
                     await runner.drain()
             last_ns = at
             count += 1

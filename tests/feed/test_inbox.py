@@ -97,3 +97,13 @@ async def test_get_waits_for_the_next_event_and_ends_when_closed() -> None:
         inbox.put(tick("BTCUSDT", 2.0))
         inbox.close()
     assert received == [tick("BTCUSDT", 1.0), tick("BTCUSDT", 2.0)]
+
+
+def test_it_says_when_a_put_would_replace_a_waiting_event() -> None:
+    inbox = EventInbox()
+    inbox.put(quote("BTCUSDT", 1.0))
+    assert inbox.would_conflate(quote("BTCUSDT", 2.0))
+    assert not inbox.would_conflate(quote("ETHUSDT", 2.0))
+    assert not inbox.would_conflate(tick("BTCUSDT", 2.0))
+    inbox.get_nowait()
+    assert not inbox.would_conflate(quote("BTCUSDT", 2.0))

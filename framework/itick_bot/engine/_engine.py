@@ -56,6 +56,8 @@ class Engine:
         self.max_backlog = max_backlog
         self.runners: list[StrategyRunner] = []
         self._by_name: dict[str, StrategyRunner] = {}
+        # Per event class, where it goes: the inboxes of the running strategies that want it.
+        self._routes: dict[type, list[Callable[[Any], None]]] = {}
         self._lag_clock = lag_clock
         self.on_tick = on_tick
         """Told of every idle tick (a recording writes them, so a backtest replays them)."""
@@ -88,6 +90,7 @@ class Engine:
         )
         self.runners.append(runner)
         self._by_name[name] = runner
+        self._routes.clear()
         return runner
 
     # -- the per-event path -------------------------------------------------------------------
@@ -155,9 +158,13 @@ class Engine:
         self.equity.append(EquityPoint(at, equity, exposure))
 
     def _deliver(self, event: Any, cls: type) -> None:
-        for runner in self.runners:
-            if cls in runner.wanted:
-                runner.deliver(event)
+        routes = self._routes.get(cls)
+        if routes is None:
+            routes = self._routes[cls] = [
+                r.inbox.put for r in self.runners if r.state == "running" and cls in r.wanted
+            ]
+        for put in routes:
+            put(event)
 
     def route(self, updates: Iterable[Order | Fill]) -> None:
         """Give order updates and fills to the strategy that owns them."""
@@ -173,8 +180,13 @@ class Engine:
             if update.__class__ in runner.wanted:
                 runner.deliver(update)
 
+    def routes_changed(self) -> None:
+        """A strategy started, stopped or failed: recompute where events go."""
+        self._routes.clear()
+
     def strategy_failed(self, runner: StrategyRunner) -> None:
         self.failed.append(runner)
+        self._routes.clear()
         if all(not r.alive for r in self.runners):
             self.all_failed.set()
 

@@ -104,6 +104,7 @@ class StrategyRunner:
         self.lags_ns: deque[int] = deque(maxlen=_LAG_SAMPLES)
         self.max_lag_ns = 0
         self.tally = StrategyTally()
+        self._held: Any = None
         self.traceback = ""
         strategy._bind(self, name)
 
@@ -116,6 +117,7 @@ class StrategyRunner:
         """Call `on_start` (if any) at the engine's time `now_ns`."""
         self.now_ns = now_ns
         self.state = "running"
+        self._engine.routes_changed()
         await self._call("on_start", getattr(self.strategy, "on_start", None), None)
 
     async def stop(self) -> None:
@@ -124,6 +126,7 @@ class StrategyRunner:
             await self._call("on_stop", getattr(self.strategy, "on_stop", None), None)
             if self.state == "running":
                 self.state = "stopped"
+                self._engine.routes_changed()
 
     def deliver(self, event: Any) -> None:
         """Queue one event for the strategy; never blocks."""
@@ -132,30 +135,75 @@ class StrategyRunner:
 
     async def run(self) -> None:
         """Handle events until the inbox is closed or the strategy fails."""
+        get = self.inbox.get
+        handle_now = self.handle_now
         while self.state == "running":
             try:
-                event = await self.inbox.get()
+                event = await get()
             except SlowConsumerError as exc:
                 self._fail(str(exc))
                 return
             if event is None:
                 return
-            await self.handle(event)
+            if not handle_now(event):
+                await self.handle(event)
+
+    def drain_now(self) -> bool:
+        """Handle what waits without awaiting; True when done, False when an event needs
+        `drain` (a timer due, an async hook): it is kept for `drain`, which goes on from it."""
+        get = self.inbox.get_nowait
+        handle_now = self.handle_now
+        while self.state == "running" and self._held is None:
+            try:
+                event = get()
+            except SlowConsumerError as exc:
+                self._fail(str(exc))
+                return True
+            if event is None:
+                return True
+            if not handle_now(event):
+                self._held = event
+                return False
+        return self._held is None
 
     async def drain(self) -> None:
         """Handle everything waiting now (backtests call this after every event)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            await self.handle(held)
+        get = self.inbox.get_nowait
+        handle_now = self.handle_now
         while self.state == "running":
             try:
-                event = self.inbox.get_nowait()
+                event = get()
             except SlowConsumerError as exc:
                 self._fail(str(exc))
                 return
             if event is None:
                 return
-            await self.handle(event)
+            if not handle_now(event):
+                await self.handle(event)
+
+    def handle_now(self, event: Any) -> bool:
+        """Handle `event` at once when that needs no `await` (no timer due, a plain hook): the
+        common case, without the cost of a coroutine. False when `handle` must do it."""
+        # An order update's time is when it changed; every other event has its receive time.
+        at = event.updated_ns if event.__class__ is Order else event.received_ns
+        timers = self._timers
+        if timers and timers[0][0] <= at:
+            return False
+        entry = self._hooks.get(event.__class__)
+        if entry is not None and entry[1]:
+            return False
+        if at > self.now_ns:
+            self.now_ns = at
+        if entry is None or self.state != "running":
+            return True
+        self._call_hook(entry[0], event, at)
+        return True
 
     async def handle(self, event: Any) -> None:
-        # An order update's time is when it changed; every other event has its receive time.
+        """Handle `event`, firing the timers due before it and awaiting an async hook."""
         at = event.updated_ns if event.__class__ is Order else event.received_ns
         if self._timers and self._timers[0][0] <= at:
             await self._fire_timers(at)
@@ -164,21 +212,35 @@ class StrategyRunner:
         entry = self._hooks.get(event.__class__)
         if entry is None or self.state != "running":
             return
-        if self._lag_clock is not None:
-            lag = self._lag_clock.time_ns() - at
-            self.lags_ns.append(lag)
-            if lag > self.max_lag_ns:
-                self.max_lag_ns = lag
         fn, is_async = entry
+        if not is_async:
+            self._call_hook(fn, event, at)
+            return
+        self._measure_lag(at)
         try:
-            if is_async:
-                await fn(event)
-            else:
-                fn(event)
+            await fn(event)
         except Exception as exc:
             self._fail_with(_HOOK_OF[event.__class__], exc)
             return
         self.handled[_HOOK_OF[event.__class__]] += 1
+
+    def _call_hook(self, fn: Callable[[Any], Any], event: Any, at: int) -> None:
+        if self._lag_clock is not None:
+            self._measure_lag(at)
+        try:
+            fn(event)
+        except Exception as exc:
+            self._fail_with(_HOOK_OF[event.__class__], exc)
+            return
+        self.handled[_HOOK_OF[event.__class__]] += 1
+
+    def _measure_lag(self, at: int) -> None:
+        if self._lag_clock is None:
+            return
+        lag = self._lag_clock.time_ns() - at
+        self.lags_ns.append(lag)
+        if lag > self.max_lag_ns:
+            self.max_lag_ns = lag
 
     async def _fire_timers(self, until_ns: int) -> None:
         timers = self._timers

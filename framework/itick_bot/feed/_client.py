@@ -240,7 +240,9 @@ class FeedClient:
         # itself does not need.
         receive = conn.receive
         decode = proto.receive
-        put = self._inbox.put
+        inbox = self._inbox
+        put = inbox.put
+        checkpoint = anyio.lowlevel.checkpoint
         now_ns = self._clock.time_ns
         frames = self.stats.frames
         stats = self.stats
@@ -259,6 +261,13 @@ class FeedClient:
             kind = kinds.get(event.__class__)
             if kind is not None:
                 frames[kind] += 1
+                if inbox.pending and inbox.would_conflate(event):
+                    # A burst (frames already buffered, so `receive` did not wait) would replace
+                    # an event the engine has not taken yet: let it take it first. A newer depth
+                    # replacing one the engine never saw would make the books, and so the orders
+                    # and fills, differ from a backtest of the recording, which replays every
+                    # frame. Only if the engine still lags after that does conflation happen.
+                    await checkpoint()
                 put(event)
             else:
                 self._handle(event)

@@ -82,6 +82,12 @@ class EventInbox:
             self._waiter.set()
             self._waiter = None
 
+    def would_conflate(self, event: Any) -> bool:
+        """Whether `put(event)` would replace an event still waiting (the consumer is behind
+        on that symbol)."""
+        cls = event.__class__
+        return cls in self._conflate and (cls, event.symbol) in self._latest
+
     def get_nowait(self) -> Any | None:
         """The next event, or None when nothing is waiting."""
         if self.overflowed:
