@@ -89,7 +89,9 @@ async def run_backtest(
         )
     records = read_recording(data, from_ns=from_ns, to_ns=to_ns)
     clock = EngineClock(0)
-    broker = PaperBroker(config.broker, clock, ledger)
+    # A backtest's ledger can be made again by running it again: it need not survive a power
+    # cut, and skipping the fsync of every commit halves the time of a busy backtest.
+    broker = PaperBroker(attrs.evolve(config.broker, ledger_sync="normal"), clock, ledger)
     frames: Counter[str] = Counter()
     malformed: Counter[str] = Counter()
     connects = reconnects = 0

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 import anyio
 import uvicorn
+from websockets.exceptions import WebSocketException
 
 from .._logging import get_logger
 from ._app import SimApp
@@ -147,7 +148,9 @@ class Simulator:
         # own shutdown, then cut what still hangs on.
         connections = server.server_state.connections
         for connection in list(connections):
-            connection.shutdown()
+            # One already closing (its close frame on its way) has nothing to add.
+            with contextlib.suppress(WebSocketException):
+                connection.shutdown()
         # uvicorn offers no event for "all connections gone": poll its sets briefly.
         with anyio.move_on_after(_SHUTDOWN_WAIT_S):
             while connections or server.server_state.tasks:  # noqa: ASYNC110
