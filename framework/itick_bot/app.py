@@ -20,6 +20,8 @@ from .errors import AuthError, ConfigError
 
 if TYPE_CHECKING:
     from .bars import BarStore
+    from .clock import Clock
+    from .feed import EventInbox, FeedClient, FrameRecorder
     from .record import Recorder
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "feed_target",
     "load_strategies",
     "make_bar_store",
+    "make_feed_client",
     "run_bot",
     "strategy_specs",
 ]
@@ -75,6 +78,30 @@ async def feed_target(
     )
     async with simulator.running():
         yield FeedTarget(simulator.url, None, simulated=True)
+
+
+def make_feed_client(
+    config: AppConfig,
+    target: FeedTarget,
+    inbox: EventInbox,
+    clock: Clock,
+    log: Any,
+    recorder: FrameRecorder | None = None,
+) -> FeedClient:
+    """The feed client of `[feed]` on its transport, logging through `log`."""
+    from .feed import FeedClient, make_transport
+
+    return FeedClient(
+        config.feed,
+        url=target.url,
+        token=target.token,
+        transport=make_transport(config.feed.transport),
+        inbox=inbox,
+        clock=clock,
+        on_warning=lambda msg: log.warning(msg),
+        on_info=lambda msg: log.info(msg),
+        recorder=recorder,
+    )
 
 
 # -- strategies -------------------------------------------------------------------------------
@@ -183,7 +210,7 @@ async def run_bot(
     from ._logging import get_logger
     from .broker import PaperBroker
     from .engine import Engine, EngineClock, MarketState
-    from .feed import EventInbox, FeedClient, make_transport
+    from .feed import EventInbox
     from .report import build_run_report
 
     log = get_logger("itick_bot.run")
@@ -213,17 +240,7 @@ async def run_bot(
                 engine.on_tick = recorder.tick
                 print(f"itick-bot run: recording to {recorder.path}", file=out, flush=True)
             inbox = EventInbox(config.feed.max_pending, name="the engine")
-            client = FeedClient(
-                config.feed,
-                url=target.url,
-                token=target.token,
-                transport=make_transport(config.feed.transport),
-                inbox=inbox,
-                clock=wall,
-                on_warning=lambda msg: log.warning(msg),
-                on_info=lambda msg: log.info(msg),
-                recorder=recorder,
-            )
+            client = make_feed_client(config, target, inbox, wall, log, recorder)
             refused: list[AuthError] = []
 
             async def feed() -> None:

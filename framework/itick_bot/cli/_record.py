@@ -10,16 +10,16 @@ import time
 from typing import Any, TextIO
 
 import anyio
-import attrs
 
 from .. import __version__
 from .._logging import configure_logging, get_logger
-from ..app import feed_target
+from ..app import feed_target, make_feed_client
 from ..clock import LiveClock
 from ..config import AppConfig, load_config
 from ..errors import ConfigError, ItickBotError, SlowConsumerError
-from ..feed import EventInbox, FeedClient, make_transport
+from ..feed import EventInbox, FeedClient
 from ..record import Recorder, ensure_new
+from ._feedargs import add_feed_arguments, apply_feed_arguments
 
 __all__ = ["register"]
 
@@ -47,11 +47,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", required=True, metavar="FILE", help="the recording (.itrec.gz is added if missing)"
     )
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: look-up order)")
-    parser.add_argument("--url", help='override [feed] url ("sim" = the built-in simulator)')
-    parser.add_argument("--symbols", help="override [feed] symbols, comma-separated")
-    parser.add_argument("--types", help="override [feed] types, e.g. quote,depth,tick,kline@1")
-    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    add_feed_arguments(parser)
     parser.add_argument(
         "--rotate-mb",
         type=float,
@@ -65,22 +61,6 @@ def register(subparsers: Any) -> None:
         help="start a new file after this many minutes (default: [record] rotate_minutes)",
     )
     parser.set_defaults(handler=_handle)
-
-
-def _with_overrides(config: AppConfig, args: argparse.Namespace) -> AppConfig:
-    changes: dict[str, Any] = {}
-    if args.url:
-        changes["url"] = args.url
-    if args.symbols:
-        changes["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
-    if args.types:
-        changes["types"] = tuple(t.strip() for t in args.types.split(",") if t.strip())
-    if not changes:
-        return config
-    try:
-        return attrs.evolve(config, feed=attrs.evolve(config.feed, **changes))
-    except ValueError as exc:
-        raise ConfigError(f"command line: {exc}") from None
 
 
 def _size(n: float) -> str:
@@ -179,17 +159,7 @@ async def _record(config: AppConfig, args: argparse.Namespace) -> int:
             flush=True,
         )
         inbox = EventInbox(config.feed.max_pending, name="record")
-        client = FeedClient(
-            config.feed,
-            url=target.url,
-            token=target.token,
-            transport=make_transport(config.feed.transport),
-            inbox=inbox,
-            clock=clock,
-            on_warning=lambda msg: log.warning(msg),
-            on_info=lambda msg: log.info(msg),
-            recorder=recorder,
-        )
+        client = make_feed_client(config, target, inbox, clock, log, recorder)
         status = _StatusLine(sys.stderr, recorder) if sys.stderr.isatty() else None
         started = time.monotonic()
         try:
@@ -245,7 +215,7 @@ async def _record(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    config = _with_overrides(load_config(args.config), args)
+    config = apply_feed_arguments(load_config(args.config), args)
     if (args.rotate_mb or 0) < 0 or (args.rotate_minutes or 0) < 0:
         raise ConfigError("--rotate-mb and --rotate-minutes must be 0 (never) or more")
     ensure_new(args.out)  # before the simulator starts: a clear error, nothing connected

@@ -10,16 +10,16 @@ import time
 from typing import Any, TextIO
 
 import anyio
-import attrs
 import msgspec
 
 from .._logging import configure_logging, get_logger
-from ..app import feed_target
+from ..app import feed_target, make_feed_client
 from ..clock import LiveClock
 from ..config import AppConfig, load_config
-from ..errors import AuthError, ConfigError, SlowConsumerError
-from ..feed import EventInbox, FeedClient, make_transport
+from ..errors import AuthError, SlowConsumerError
+from ..feed import EventInbox
 from ..model import Bar, Depth, FeedStatus, Quote, Tick
+from ._feedargs import add_feed_arguments, apply_feed_arguments
 
 __all__ = ["register"]
 
@@ -43,29 +43,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_EPILOG,
     )
-    parser.add_argument("--config", metavar="PATH", help="TOML config (default: look-up order)")
-    parser.add_argument("--url", help='override [feed] url ("sim" = the built-in simulator)')
-    parser.add_argument("--symbols", help="override [feed] symbols, comma-separated")
-    parser.add_argument("--types", help="override [feed] types, e.g. quote,depth,tick,kline@1")
-    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    add_feed_arguments(parser)
     parser.add_argument("--json", action="store_true", help="JSON lines instead of text")
     parser.set_defaults(handler=_handle)
-
-
-def _with_overrides(config: AppConfig, args: argparse.Namespace) -> AppConfig:
-    changes: dict[str, Any] = {}
-    if args.url:
-        changes["url"] = args.url
-    if args.symbols:
-        changes["symbols"] = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
-    if args.types:
-        changes["types"] = tuple(t.strip() for t in args.types.split(",") if t.strip())
-    if not changes:
-        return config
-    try:
-        return attrs.evolve(config, feed=attrs.evolve(config.feed, **changes))
-    except ValueError as exc:
-        raise ConfigError(f"command line: {exc}") from None
 
 
 def _text(event: Any) -> str:
@@ -132,16 +112,7 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
     async with feed_target(config.feed, os.environ, config.sim) as target:
         print(f"itick-bot tail: connecting to {target.describe()}", file=sys.stderr, flush=True)
         inbox = EventInbox(config.feed.max_pending, name="tail")
-        client = FeedClient(
-            config.feed,
-            url=target.url,
-            token=target.token,
-            transport=make_transport(config.feed.transport),
-            inbox=inbox,
-            clock=clock,
-            on_warning=lambda msg: log.warning(msg),
-            on_info=lambda msg: log.info(msg),
-        )
+        client = make_feed_client(config, target, inbox, clock, log)
         failure: list[BaseException] = []
 
         async def feed() -> None:
@@ -177,7 +148,7 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    config = _with_overrides(load_config(args.config), args)
+    config = apply_feed_arguments(load_config(args.config), args)
     configure_logging(config.log.level, config.log.format)
     try:
         return anyio.run(_tail, config, args)
