@@ -45,6 +45,24 @@ def test_the_summary_shows_balances_positions_fees_orders_and_fills(
     assert "spread" in out
 
 
+def test_the_round_trips_of_the_ledger_are_reported_as_in_a_run(
+    market: Market, capsys: pytest.CaptureFixture[str]
+) -> None:
+    market.depth(BIDS, ASKS)
+    market.broker.buy("BTCUSDT", 0.01, strategy="spread")  # 0.01 @ 65000 and its fee
+    market.wait(50)
+    market.broker.sell("BTCUSDT", 0.01, strategy="spread")  # back to flat at 64999: a loss
+    market.wait(50)
+
+    assert main(["ledger", str(market.path)]) == 0
+    assert "round trips: 1 closed, 0 open; win rate 0.0%" in capsys.readouterr().out
+    assert main(["ledger", str(market.path), "--json"]) == 0
+    trades = json.loads(capsys.readouterr().out)["performance"]
+    assert trades["round_trips"] == 1
+    assert trades["win_rate"] == 0.0
+    assert trades["per_symbol"]["BTCUSDT"]["fills"] == 2
+
+
 def test_json_gives_exact_decimals_as_strings(
     traded: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

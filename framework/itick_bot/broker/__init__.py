@@ -18,7 +18,7 @@ from ._config import (
 )
 from ._errors import BrokerError, LedgerError, OrderStateError
 from ._ledger import FillRecord
-from ._summary import LedgerSummary, read_ledger
+from ._summary import LedgerSummary, ledger_fills, read_ledger
 
 __all__ = [
     "DEFAULT_QUOTE_ASSETS",
@@ -34,6 +34,7 @@ __all__ = [
     "OverflowPolicy",
     "PaperBroker",
     "SymbolRules",
+    "ledger_fills",
     "read_ledger",
     "to_decimal",
 ]

@@ -10,10 +10,11 @@ from typing import Any
 
 import attrs
 
+from ..model import Fill
 from ._errors import LedgerError
 from ._ledger import SCHEMA_VERSION, connect
 
-__all__ = ["LedgerSummary", "read_ledger"]
+__all__ = ["LedgerSummary", "ledger_fills", "read_ledger"]
 
 
 @attrs.frozen
@@ -178,3 +179,23 @@ def _read(conn: sqlite3.Connection, name: str, version: int, recent: int) -> Led
         fill_count=int(conn.execute("SELECT count(*) FROM fills").fetchone()[0]),
         recent_fills=recent_fills,
     )
+
+
+def ledger_fills(path: str | os.PathLike[str]) -> list[Fill]:
+    """Every fill of the ledger at `path`, oldest first, as the strategies saw them (floats),
+    for the same performance figures a run or a backtest reports."""
+    name = os.fspath(path)
+    conn = connect(name, read_only=True)
+    try:
+        rows = conn.execute(
+            "SELECT order_id, symbol, side, price, qty, fee, fee_asset, liquidity, ts, strategy,"
+            " received_ns FROM fills ORDER BY id"
+        ).fetchall()
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{name} cannot be read as a ledger ({exc})") from None
+    finally:
+        conn.close()
+    return [
+        Fill(oid, sym, side, float(price), float(qty), float(fee), asset, liq, ts, strat, rns)
+        for oid, sym, side, price, qty, fee, asset, liq, ts, strat, rns in rows
+    ]

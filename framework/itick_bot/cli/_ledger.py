@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..broker import LedgerSummary, read_ledger
+from ..broker import LedgerSummary, ledger_fills, read_ledger
+from ..metrics import performance
 
 __all__ = ["register"]
 
@@ -58,11 +59,19 @@ def _count(text: str) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     summary = read_ledger(args.file, recent=args.fills)
+    # The round trips and win rate of a run's or a backtest's report, over the whole ledger
+    # (a ledger keeps no equity curve, so no drawdown or exposure here).
+    trades = performance(ledger_fills(args.file), [])
     if args.json:
-        json.dump(summary.as_dict(), sys.stdout, indent=2)
+        json.dump(summary.as_dict() | {"performance": trades}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render(summary))
+        win = "n/a" if trades["win_rate"] is None else f"{trades['win_rate'] * 100:.1f}%"
+        sys.stdout.write(
+            f"\nround trips: {trades['round_trips']} closed, {trades['open_trips']} open; "
+            f"win rate {win}\n"
+        )
     return 0
 
 
