@@ -26,27 +26,28 @@ class EngineClock:
     """A clock the engine sets. `at(ns)` lends it to one actor (a strategy sending an order at
     the time of the event it is handling) and gives it back."""
 
-    __slots__ = ("_now_ns",)
+    __slots__ = ("now_ns",)
 
     def __init__(self, start_ns: int = 0) -> None:
-        self._now_ns = start_ns
+        self.now_ns = start_ns
+        """The time; the engine moves it forward itself on its per-event path."""
 
     def time_ns(self) -> int:
-        return self._now_ns
+        return self.now_ns
 
     def time_ms(self) -> int:
-        return self._now_ns // 1_000_000
+        return self.now_ns // 1_000_000
 
     def set_ns(self, now_ns: int) -> None:
         """Move forward to `now_ns` (never back: an older stamp leaves the clock where it is)."""
-        if now_ns > self._now_ns:
-            self._now_ns = now_ns
+        if now_ns > self.now_ns:
+            self.now_ns = now_ns
 
     @contextmanager
     def at(self, now_ns: int) -> Iterator[None]:
-        saved = self._now_ns
-        self._now_ns = now_ns
+        saved = self.now_ns
+        self.now_ns = now_ns
         try:
             yield
         finally:
-            self._now_ns = saved
+            self.now_ns = saved

@@ -10,9 +10,8 @@ calls `process` and then lets each strategy drain its inbox, so both make the sa
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import anyio
 
@@ -31,6 +30,15 @@ if TYPE_CHECKING:
     from ..broker import PaperBroker
 
 __all__ = ["Engine"]
+
+_EVENT_NAMES: Final[dict[type, str]] = {
+    Quote: "quote",
+    Depth: "depth",
+    Tick: "tick",
+    Bar: "kline",
+    FeedStatus: "feed",
+    ClockTick: "idle_tick",
+}
 
 
 def _strategy_logger(name: str) -> Any:
@@ -64,7 +72,7 @@ class Engine:
         # Strategies call `self.log` wherever they run (live, tests, backtests), so there is
         # always a logger, bound to the strategy's name as `run` binds it.
         self._logger = logger or _strategy_logger
-        self.events: Counter[str] = Counter()
+        self._counts: dict[type, int] = {}
         self.fills: list[Fill] = []
         """Every fill of this run, in order (for the report's round trips)."""
         self.equity: list[EquityPoint] = []
@@ -123,7 +131,13 @@ class Engine:
             self._deliver(event, cls)
         elif cls is ClockTick:
             self._deliver(event, cls)
-        self.events[cls.__name__] += 1
+        counts = self._counts
+        counts[cls] = counts.get(cls, 0) + 1
+
+    @property
+    def events(self) -> dict[str, int]:
+        """Events processed, by kind (`kline` counts the server's kline pushes)."""
+        return {_EVENT_NAMES.get(cls, cls.__name__): n for cls, n in self._counts.items()}
 
     def tick(self, now_ns: int) -> None:
         """Time passes with no market event (live: the engine is idle)."""
@@ -132,7 +146,9 @@ class Engine:
         self.process(ClockTick(now_ns))
 
     def _advance(self, at: int) -> None:
-        self.clock.set_ns(at)
+        clock = self.clock
+        if at > clock.now_ns:
+            clock.now_ns = at
         due = self.broker.next_due_ns()
         if due is not None and due <= at:
             self.route(self.broker.advance(at))
