@@ -10,7 +10,10 @@ fast as each connection reads). Measured one after the other against that same s
   `httpx-ws`), decoding every frame into events and handing them to an inbox drained by a no-op
   consumer (the whole feed, minus a strategy).
 
-Prints frames/s for each and the ratio feed/raw. Figures go to bench/RESULTS.md.
+- bot: the whole bot in this process (`run_bot`: feed on `websockets` → engine with books, bars
+  and the paper broker → a no-op strategy with every market hook, `bench/strategies/noop.py`).
+
+Prints frames/s for each and the ratio to raw. Figures go to bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -73,6 +76,41 @@ async def feed_client(url: str, seconds: float, transport: str) -> tuple[float, 
     return frames / elapsed, extra
 
 
+async def whole_bot(url: str, seconds: float) -> tuple[float, dict[str, object]]:
+    import io
+    import tempfile
+
+    from itick_bot.app import LoadedStrategy, run_bot
+    from itick_bot.broker import BrokerConfig
+    from itick_bot.config import AppConfig
+    from itick_bot.plugins import load_strategy_file
+
+    noop = load_strategy_file(Path(__file__).parent / "strategies" / "noop.py", "Noop")
+    with tempfile.TemporaryDirectory() as folder:
+        config = AppConfig(
+            feed=FeedConfig(
+                url=url, symbols=("BTCUSDT", "ETHUSDT"), types=("quote", "depth", "tick")
+            ),
+            broker=BrokerConfig(ledger=str(Path(folder) / "ledger.sqlite")),
+        )
+        result = await run_bot(
+            config,
+            [LoadedStrategy("noop", noop(), "bench")],
+            duration=seconds,
+            environ={},
+            out=io.StringIO(),
+        )
+    report = result.report
+    strategy = report["strategies"][0]
+    extra = {
+        "conflated_feed": report["feed"]["conflated"],
+        "conflated_strategy": strategy["conflated"],
+        "hooks": sum(strategy["events"].values()),
+        "reconnects": report["feed"]["reconnects"],
+    }
+    return report["feed"]["frames_total"] / report["duration_s"], extra
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -96,6 +134,8 @@ def main() -> None:
                 feed, extra = anyio.run(feed_client, url, args.seconds, transport)
                 name = f"feed on {transport}"
                 print(f"{n:<6} {name:<22} {feed:>10,.0f} {feed / raw:>13.2f}   {extra}")
+            bot, extra = anyio.run(whole_bot, url, args.seconds)
+            print(f"{n:<6} {'whole bot, no-op':<22} {bot:>10,.0f} {bot / raw:>13.2f}   {extra}")
     finally:
         sim.terminate()
         sim.wait(timeout=10)

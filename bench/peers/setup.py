@@ -1,6 +1,6 @@
 """Create bench/peers/.venv: the peers' benchmark environment, apart from the project's.
 
-    python3.11 bench/peers/setup.py [--python python3.11] [--fresh]
+    python3 bench/peers/setup.py [--python python3.13] [--fresh]
 
 Installs from PyPI only, into `bench/peers/.venv` (never into the project's `.venv`):
 NautilusTrader and cryptofeed (the peers; neither is a dependency of itick-bot) and the project
@@ -21,11 +21,27 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 VENV = HERE / ".venv"
 
-# The versions the figures in bench/RESULTS.md were measured with.
+# The versions the figures in bench/RESULTS.md were measured with. Both need a newer Python than
+# the project's 3.11: nautilus-trader 1.222+ requires >=3.12, cryptofeed 2.5 >=3.12 and 3.0 >=3.13.
 PEERS = {
     "nautilus": ["nautilus-trader==1.231.0"],
     "cryptofeed": ["cryptofeed==3.0.1"],
 }
+PEERS_312 = {"nautilus": ["nautilus-trader==1.231.0"], "cryptofeed": ["cryptofeed==2.5.0"]}
+
+
+def find_python() -> str:
+    """python3.13 if there is one (pyenv's included), else python3.12."""
+    for version in ("3.13", "3.12"):
+        found = shutil.which(f"python{version}")
+        if (
+            found
+            and subprocess.run([found, "-V"], capture_output=True, check=False).returncode == 0
+        ):
+            return found
+        for cand in sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}")):
+            return str(cand)
+    sys.exit("no python3.13 or python3.12 found: the peers' current releases need one")
 
 
 def run(cmd: list[str]) -> tuple[int, str]:
@@ -40,14 +56,14 @@ def run(cmd: list[str]) -> tuple[int, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--python", default="python3.11", help="interpreter for the venv")
+    parser.add_argument("--python", help="interpreter for the venv (default: 3.13, else 3.12)")
     parser.add_argument("--fresh", action="store_true", help="remove an existing venv first")
     args = parser.parse_args()
 
     if args.fresh and VENV.exists():
         shutil.rmtree(VENV)
     if not VENV.exists():
-        code, _ = run([args.python, "-m", "venv", str(VENV)])
+        code, _ = run([args.python or find_python(), "-m", "venv", str(VENV)])
         if code:
             return code
     py = str(VENV / "bin" / "python")
@@ -55,7 +71,11 @@ def main() -> int:
     # The project, editable, with orjson (its `bench` extra): our side of the comparison.
     code, _ = run([py, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]"])
     failed: dict[str, str] = {} if code == 0 else {"itick-bot": "pip install -e failed"}
-    for name, reqs in PEERS.items():
+    minor = subprocess.run(
+        [py, "-c", "import sys; print(sys.version_info[1])"], capture_output=True, text=True
+    ).stdout.strip()
+    peers = PEERS if minor and int(minor) >= 13 else PEERS_312
+    for name, reqs in peers.items():
         code, out = run([py, "-m", "pip", "install", "--quiet", *reqs])
         if code:
             failed[name] = "\n".join(out.splitlines()[-5:])

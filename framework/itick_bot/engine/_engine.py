@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Engine"]
 
+_YIELD_EVERY: Final = 64
+"""Events handled in a row before the engine lets other tasks run."""
 _EVENT_NAMES: Final[dict[type, str]] = {
     Quote: "quote",
     Depth: "depth",
@@ -211,20 +213,26 @@ class Engine:
         self, inbox: EventInbox, wall: Clock, *, tick_s: float, start_ns: int | None = None
     ) -> None:
         """Start the strategies, then process the feed until it ends, every strategy has failed,
-        or the caller cancels; strategies' `on_stop` runs on the way out."""
+        or the caller cancels; strategies' `on_stop` runs on the way out.
+
+        A single strategy handles each event right after the engine has applied it, on the
+        engine's task (no task switch: what a backtest does too). Several strategies each get a
+        task of their own, so that a slow one does not hold up the others.
+        """
         now = wall.time_ns() if start_ns is None else start_ns
         self.clock.set_ns(now)
+        inline = self.runners[0] if len(self.runners) == 1 else None
         try:
             async with anyio.create_task_group() as tg:
                 for runner in self.runners:
                     await runner.start(now)
-                    if runner.alive:
+                    if runner.alive and inline is None:
                         tg.start_soon(runner.run)
                 if not any(r.alive for r in self.runners):
                     self.all_failed.set()
                 tg.start_soon(self._watch_failures, tg.cancel_scope)
                 try:
-                    await self._pump(inbox, wall, tick_s)
+                    await self._pump(inbox, wall, tick_s, inline)
                 finally:
                     for runner in self.runners:
                         runner.inbox.close()
@@ -238,10 +246,13 @@ class Engine:
         await self.all_failed.wait()
         scope.cancel()
 
-    async def _pump(self, inbox: EventInbox, wall: Clock, tick_s: float) -> None:
+    async def _pump(
+        self, inbox: EventInbox, wall: Clock, tick_s: float, inline: StrategyRunner | None
+    ) -> None:
         process = self.process
         runners = self.runners
         checkpoint = anyio.lowlevel.checkpoint
+        busy = 0
         while True:
             event = inbox.get_nowait()
             if event is None:
@@ -251,12 +262,23 @@ class Engine:
                         return
                 if event is None:
                     # Quiet: every received event has been processed, so time may move to now.
-                    self.tick(wall.time_ns())
-                    continue
+                    event = ClockTick(wall.time_ns())
+                    if self.on_tick is not None:
+                        self.on_tick(event.received_ns)
             process(event)
-            # Let the strategies handle what this event gave them before the next event changes
-            # the books: a strategy that keeps up then decides on exactly the state a backtest
-            # of the same recording shows it.
+            # The strategies handle what this event gave them before the next event changes the
+            # books: a strategy that keeps up decides on exactly the state a backtest of the same
+            # recording shows it.
+            if inline is not None:
+                if inline.inbox.pending and not inline.drain_now():
+                    await inline.drain()
+                busy += 1
+                if busy >= _YIELD_EVERY:
+                    # A feed that never pauses must not starve the other tasks (heartbeat,
+                    # signals, the recorder, cancellation at --duration).
+                    busy = 0
+                    await checkpoint()
+                continue
             for runner in runners:
                 if runner.inbox.pending:
                     await checkpoint()
