@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 def machine() -> str:
@@ -23,3 +26,26 @@ def per_call_us(fn: Callable[[], object], *, number: int, repeat: int = 7) -> fl
             fn()
         times.append((time.perf_counter_ns() - start) / number / 1000)
     return statistics.median(times)
+
+
+@contextlib.contextmanager
+def simulator_process(*flags: str) -> Iterator[str]:
+    """`itick-bot sim` in a process of its own; yields its ws:// URL, stops it on exit."""
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "itick_bot.cli", "sim", "--port", "0", "--log-level", "warning",
+         *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert sim.stdout is not None
+        yield next(w for w in sim.stdout.readline().split() if w.startswith("ws://"))
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+        if sim.stdout is not None:
+            sim.stdout.close()
+
+
+FLOOD = ("--rate", "0", "--max-buffered-frames", "1000000")
+"""Flags of a simulator that sends as fast as each client reads."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ from typing import Any
 import anyio
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import machine
+from _util import FLOOD, machine, simulator_process
 
 from itick_bot._logging import configure_logging
 from itick_bot.app import load_strategies, strategy_specs
@@ -232,15 +231,7 @@ def main() -> None:
         us = recorder_frame_us(folder, texts, 200_000)
         mean = sum(map(len, texts)) / len(texts)
         print(f"Recorder.frame:   {us:.2f} µs/frame (mixed frames, mean {mean:.0f} chars)")
-        sim = subprocess.Popen(
-            [sys.executable, "-m", "itick_bot.cli", "sim", "--port", "0", "--rate", "0",
-             "--log-level", "warning", "--max-buffered-frames", "1000000"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        try:
-            assert sim.stdout is not None
-            url = next(w for w in sim.stdout.readline().split() if w.startswith("ws://"))
+        with simulator_process(*FLOOD) as url:
             print(f"flooded loopback feed, {args.seconds:g} s each:")
             for n in range(1, args.rounds + 1):
                 for label, record in (
@@ -249,9 +240,6 @@ def main() -> None:
                 ):
                     rate, extra = anyio.run(flood, url, args.seconds, record)
                     print(f"  round {n} {label:<17} {rate:>10,.0f} frames/s  {extra}")
-        finally:
-            sim.terminate()
-            sim.wait(timeout=10)
         if args.keep:
             print(f"kept {path}")
 

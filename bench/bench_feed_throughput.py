@@ -19,7 +19,6 @@ Prints frames/s for each and the ratio to raw. Figures go to bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ import anyio
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import machine
+from _util import FLOOD, machine, simulator_process
 
 from itick_bot.config import FeedConfig
 from itick_bot.feed import EventInbox, FeedClient, make_transport
@@ -116,15 +115,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "itick_bot.cli", "sim", "--port", "0", "--rate", "0",
-         "--log-level", "warning", "--max-buffered-frames", "1000000"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert sim.stdout is not None
-        url = next(w for w in sim.stdout.readline().split() if w.startswith("ws://"))
+    with simulator_process(*FLOOD) as url:
         print(f"feed throughput over loopback ({machine()}), {args.seconds:g} s per measurement")
         print(f"{'round':<6} {'client':<22} {'frames/s':>10} {'ratio to raw':>13}")
         for n in range(1, args.rounds + 1):
@@ -136,9 +127,6 @@ def main() -> None:
                 print(f"{n:<6} {name:<22} {feed:>10,.0f} {feed / raw:>13.2f}   {extra}")
             bot, extra = anyio.run(whole_bot, url, args.seconds)
             print(f"{n:<6} {'whole bot, no-op':<22} {bot:>10,.0f} {bot / raw:>13.2f}   {extra}")
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
 
 
 if __name__ == "__main__":
