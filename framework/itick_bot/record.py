@@ -39,12 +39,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 
 from .clock import Clock, LiveClock
 from .errors import ConfigError, ItickBotError
+from .feed import public_url
 
 __all__ = [
     "FORMAT_VERSION",
@@ -82,12 +82,6 @@ def part_path(first: Path, part: int) -> Path:
         return first
     stem = first.name[: -len(SUFFIX)]
     return first.with_name(f"{stem}.{part:04d}{SUFFIX}")
-
-
-def _public_url(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]  # drop any user:password@
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def _escape(text: str) -> str:
@@ -158,7 +152,7 @@ class Recorder:
         self._rotate_ns = int(rotate_minutes * 60 * _NS)
         self._header = dict(header_fields or {})
         if "url" in self._header:
-            self._header["url"] = _public_url(str(self._header["url"]))
+            self._header["url"] = public_url(str(self._header["url"]))
         for secret in ("token", "key"):
             self._header.pop(secret, None)
         self._clock = clock or LiveClock()

@@ -61,9 +61,11 @@ _NS: Final = 1_000_000_000
 
 
 def public_url(url: str) -> str:
-    """`url` without its query string, which may carry a legacy `?token=`: safe to show."""
+    """`url` without its query string (which may carry a legacy `?token=`) and without any
+    `user:password@`: safe to show or to write down."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class FrameRecorder(Protocol):

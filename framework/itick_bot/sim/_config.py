@@ -11,6 +11,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
+from ..config import mask_secret
 from ..errors import ConfigError
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "MalformedKind",
     "SimConfig",
     "SymbolStyle",
-    "mask_token",
 ]
 
 KlineFormat: TypeAlias = Literal["flat", "legacy"]
@@ -58,13 +58,8 @@ CLOSE_NO_ACTION: Final = 1000
 """Normal closure after an `unsubscribe`, which iTick answers with "no action" and a close."""
 
 
-def mask_token(token: str | None) -> str:
-    """A key as it may be shown: its first and last few characters at most."""
-    if token is None:
-        return "<any key>"
-    if len(token) <= 12:
-        return "…" if token else "<empty>"
-    return f"{token[:8]}…{token[-5:]}"
+def _shown_token(token: str | None) -> str:
+    return "<any key>" if token is None else mask_secret(token)
 
 
 def _non_negative(name: str, value: float | None) -> None:
@@ -80,7 +75,7 @@ class SimConfig:
     host: str = "127.0.0.1"
     port: int = 0
     """0 picks a free port; `Simulator.port` tells which."""
-    token: str | None = attrs.field(default=None, repr=mask_token)
+    token: str | None = attrs.field(default=None, repr=_shown_token)
     """The key the server accepts; None accepts any key, and no key at all."""
     seed: int = 0
     """Seeds every symbol's market: the same seed gives the same prices, sizes and trades."""
