@@ -217,3 +217,19 @@ async def test_self_log_is_bound_to_the_strategys_name_even_without_a_configured
     assert logs == [
         {"strategy": "talker", "price": 100.5, "event": "saw a trade", "log_level": "info"}
     ]
+
+
+async def test_an_idle_tick_never_overtakes_trades_a_slow_strategy_has_not_handled(
+    bench: Bench,
+) -> None:
+    strategy = EveryTenthOfASecond()
+    runner = bench.add(strategy)
+    await bench.start()
+
+    # The strategy is behind: two trades wait in its inbox when the engine's clock ticks on.
+    bench.engine.process(tick(40))
+    bench.engine.process(tick(130))
+    bench.engine.process(clock_tick(500))
+    await runner.drain()
+
+    assert strategy.log_ == [("tick", 40), ("timer", 100), ("tick", 130)]

@@ -167,3 +167,23 @@ async def test_a_strategy_without_on_bar_still_reads_the_bars(bench: Bench) -> N
 
     assert strategy.closed == 1
     assert Bar not in runner.wanted
+
+
+async def test_a_trade_that_closes_a_bar_comes_after_the_bar_it_closed(bench: Bench) -> None:
+    class Order_(Strategy):
+        def on_start(self) -> None:
+            self.seen: list[str] = []
+
+        def on_tick(self, tick: Tick) -> None:
+            self.seen.append(f"tick {tick.ts - T0_MS}")
+
+        def on_bar(self, bar: Bar) -> None:
+            self.seen.append(f"bar {bar.open_time - T0_MS}")
+
+    strategy = Order_()
+    bench.add(strategy)
+    await bench.start()
+
+    await bench.feed(tick(1_000, price=100.0), tick(61_000, price=105.0))
+
+    assert strategy.seen == ["tick 1000", "bar 0", "tick 61000"]

@@ -116,11 +116,11 @@ class Engine:
             self._deliver(event, cls)
             self.route(self.broker.on_depth(event, book))
         elif cls is Tick:
-            closed = self.market.on_tick(event)
+            # A trade in a later period closes the bar before it: the bar is told first.
+            for bar in self.market.on_tick(event):
+                self._deliver(bar, Bar)
             self._deliver(event, cls)
             self.route(self.broker.on_tick(event))
-            for bar in closed:
-                self._deliver(bar, Bar)
         elif cls is Quote:
             self.market.quotes[event.symbol] = event
             self._deliver(event, cls)
@@ -132,7 +132,12 @@ class Engine:
                 self.market.mark_unreliable(f"feed {event.state}: {event.reason}")
             self._deliver(event, cls)
         elif cls is ClockTick:
-            self._deliver(event, cls)
+            # Only to a strategy with nothing waiting: one that is behind reaches this time
+            # through the events it has yet to handle, and a tick queued behind them, or in
+            # place of an older one, could fire its timers before earlier trades.
+            for runner in self.runners:
+                if runner.state == "running" and not runner.inbox.pending:
+                    runner.inbox.put(event)
         counts = self._counts
         counts[cls] = counts.get(cls, 0) + 1
 

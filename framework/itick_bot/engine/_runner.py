@@ -85,9 +85,7 @@ class StrategyRunner:
         self.log = log
         self._engine = engine
         self._lag_clock = lag_clock
-        self.inbox = EventInbox(
-            max_backlog, name=f"strategy {name!r}", conflate=(Quote, Depth, ClockTick)
-        )
+        self.inbox = EventInbox(max_backlog, name=f"strategy {name!r}", conflate=(Quote, Depth))
         hooks = implemented_hooks(type(strategy))
         self._hooks: dict[type, tuple[Callable[[Any], Any], bool]] = {}
         for cls, hook in _HOOK_OF.items():
