@@ -265,12 +265,11 @@ class Engine:
                     event = await inbox.get()
                     if event is None:
                         return
-                if event is None:
-                    # Quiet: every received event has been processed, so time may move to now.
-                    event = ClockTick(wall.time_ns())
-                    if self.on_tick is not None:
-                        self.on_tick(event.received_ns)
-            process(event)
+            if event is None:
+                # Quiet: every received event has been processed, so time may move to now.
+                self.tick(wall.time_ns())
+            else:
+                process(event)
             # The strategies handle what this event gave them before the next event changes the
             # books: a strategy that keeps up decides on exactly the state a backtest of the same
             # recording shows it.

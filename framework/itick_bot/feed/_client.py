@@ -119,7 +119,7 @@ class FeedClient:
         self._warn = on_warning or (lambda _msg: None)
         self._info = on_info or (lambda _msg: None)
         self._recorder = recorder
-        self._last_frame_ns = 0
+        self._connected_ns = 0
         self._failures = 0
         self._quick_drops = 0
         self._ever_connected = False
@@ -158,7 +158,7 @@ class FeedClient:
             async with self._transport.connect(
                 self.url, headers, self.config.connect_timeout
             ) as conn:
-                self._last_frame_ns = self._clock.time_ns()
+                self._connected_ns = self._clock.time_ns()
                 await self._authenticate(conn, proto)
                 authed_ns = self._clock.time_ns()
                 self.stats.connects += 1
@@ -206,7 +206,6 @@ class FeedClient:
 
     def _stamp(self) -> int:
         now = self._clock.time_ns()
-        self._last_frame_ns = now
         if self.stats.first_frame_ns is None:
             self.stats.first_frame_ns = now
         self.stats.last_frame_ns = now
@@ -255,7 +254,6 @@ class FeedClient:
         while True:
             frame = await receive()
             now = now_ns()
-            self._last_frame_ns = now
             stats.last_frame_ns = now
             if record is not None:
                 record(now, frame)
@@ -314,7 +312,9 @@ class FeedClient:
         while True:
             await anyio.sleep(check)
             now = self._clock.time_ns()
-            silent_s = (now - self._last_frame_ns) / _NS
+            # Silent since the last frame, or since this connection opened if none came yet.
+            last = max(self.stats.last_frame_ns or 0, self._connected_ns)
+            silent_s = (now - last) / _NS
             if silent_s > cfg.stale_timeout:
                 reason = f"no frame for {silent_s:.1f} s (stale_timeout {cfg.stale_timeout:g} s)"
                 self._status("stale", reason)
@@ -379,5 +379,8 @@ class FeedClient:
                     detail[name] = value.replace(token, masked)
         if at_ns is None:
             # Replies (subscribed, refused) are handled while their frame's stamp is current.
-            at_ns = self._last_frame_ns if kind.startswith("subscribe") else self._clock.time_ns()
+            last = self.stats.last_frame_ns
+            at_ns = (
+                last if kind.startswith("subscribe") and last is not None else self._clock.time_ns()
+            )
         self._recorder.event(at_ns, kind, **detail)

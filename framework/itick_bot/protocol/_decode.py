@@ -117,22 +117,11 @@ def _ms(value: int | float | str | None, field: str, received_ns: int) -> int:
     return int(_num(value, field))
 
 
-_symbols: dict[tuple[str | None, str | None], tuple[str, str]] = {}
-
-
 def _symbol(data: _Data) -> tuple[str, str]:
-    # A feed spells a handful of symbols the same way millions of times: remember the answer.
-    key = (data.s, data.r)
-    hit = _symbols.get(key)
-    if hit is not None:
-        return hit
     if not data.s:
         raise _Bad("missing_field", "field 's' (symbol) is missing")
-    symbol, region = split_symbol(data.s)
-    found = (symbol, data.r.upper() if data.r else region)
-    if len(_symbols) < 65_536:
-        _symbols[key] = found
-    return found
+    symbol, region = split_symbol(data.s)  # cached by spelling
+    return symbol, (data.r.upper() if data.r else region)
 
 
 def _quote(data: _Data, received_ns: int) -> Quote:
