@@ -4,7 +4,9 @@ Tolerant by design (PROTOCOL.md): numbers may be numeric strings, unknown fields
 `code` 0 is not by itself an error, symbols come in any spelling. Whatever cannot be used becomes a
 `Malformed` event with a reason; `decode_frame` never raises.
 
-This is the hot path: one typed msgspec decode into loose structs, then one short function per
+The hot path is `_fast`: well-formed quote, tick, depth and flat kline frames are decoded by
+msgspec straight into one struct per kind. Everything else (replies, legacy klines, anything
+malformed) is read here: one typed msgspec decode into loose structs, then one short function per
 data kind. No logging, no exceptions on the good path.
 """
 
@@ -29,6 +31,7 @@ from ._events import (
     Subscribed,
     SubscribeRefused,
 )
+from ._fast import fast_data_event
 
 __all__ = ["DEFAULT_MAX_FRAME_BYTES", "decode_frame"]
 
@@ -40,7 +43,7 @@ Num = float | str
 class _Level(msgspec.Struct, gc=False):
     p: Num
     v: Num
-    po: int | None = None
+    po: int | Num | None = None
 
 
 class _Kline(msgspec.Struct, gc=False):
@@ -164,6 +167,8 @@ def _levels(raw: list[_Level] | None, side: str) -> tuple[Level, ...]:
     for lv in raw:
         po, p, v = lv.po, lv.p, lv.v
         if po is not None:
+            if po.__class__ is not int:  # a rank sent as "2" or 2.0
+                po = int(_num(po, side + ".po"))
             in_order = in_order and po >= last_po
             last_po = po
         levels.append(
@@ -173,7 +178,7 @@ def _levels(raw: list[_Level] | None, side: str) -> tuple[Level, ...]:
             )
         )
     if not in_order:  # `po` is the level's rank: trust it over the order of the list
-        ranks = [lv.po or 0 for lv in raw]
+        ranks = [0 if lv.po is None else int(_num(lv.po, side + ".po")) for lv in raw]
         levels = [level for _, level in sorted(zip(ranks, levels, strict=True))]
     return tuple(levels)
 
@@ -285,6 +290,12 @@ def decode_frame(
         return Malformed(
             "oversize", f"{len(frame)} characters, limit {max_frame_bytes}", "", received_ns
         )
+    event = fast_data_event(frame, received_ns)
+    return _tolerant(frame, received_ns) if event is None else event
+
+
+def _tolerant(frame: str, received_ns: int) -> Event:
+    """The whole decode of a text frame without the fast path: every form, every reason."""
     try:
         decoded = _decoder.decode(frame)
     except msgspec.ValidationError as exc:
