@@ -117,13 +117,15 @@ def run_decode(stream: Stream) -> int:
     return time.perf_counter_ns() - start
 
 
-def make_engine(with_strategy: bool) -> tuple[Engine, PaperBroker]:
+def make_engine(with_strategy: bool, *, lockstep: bool = True) -> tuple[Engine, PaperBroker]:
     clock = EngineClock(0)
     broker = PaperBroker(BrokerConfig(), clock, ":memory:")
     bars = BarStore(("1m", "5m"), 1000, kline_intervals={"1m"})  # [bars] defaults, kline@1 fed
     engine = Engine(market=MarketState(bars), broker=broker, clock=clock)
     if with_strategy:
-        engine.add(Noop(), "noop")
+        runner = engine.add(Noop(), "noop")
+        if lockstep:  # drained after every event, as a backtest and a single live strategy are
+            runner.lockstep()
     return engine, broker
 
 
@@ -137,7 +139,7 @@ async def _engine_loop(engine: Engine, stream: Stream, batch: int) -> int:
         for text, at in zip(stream.texts, stream.stamps, strict=True):
             process(decode(text, at))
             for runner in runners:
-                if runner.inbox.pending and not runner.drain_now():
+                if not runner.drain_now():
                     await runner.drain()
     else:
         n = 0
@@ -154,7 +156,7 @@ async def _engine_loop(engine: Engine, stream: Stream, batch: int) -> int:
 
 
 def run_engine(stream: Stream, *, with_strategy: bool, batch: int = 1) -> tuple[int, Engine]:
-    engine, broker = make_engine(with_strategy)
+    engine, broker = make_engine(with_strategy, lockstep=batch <= 1)
     try:
         elapsed = anyio.run(_engine_loop, engine, stream, batch)
     finally:

@@ -65,7 +65,9 @@ def clock_tick(ms: float) -> ClockTick:
 class Bench:
     """An engine with a paper broker on an in-memory (or given) ledger and a bar store; `feed`
     processes events one by one and lets every strategy handle what each caused, as a
-    backtest does."""
+    backtest does. With `lockstep`, strategies take their events from a plain queue, as in a
+    backtest and with a single strategy live; without, from the inbox a strategy running on a
+    task of its own has."""
 
     def __init__(
         self,
@@ -76,7 +78,9 @@ class Bench:
         kline_intervals: Iterable[Interval] = frozenset(),
         ledger: str = ":memory:",
         broker: dict[str, Any] | None = None,
+        lockstep: bool = False,
     ) -> None:
+        self.lockstep = lockstep
         self.clock = EngineClock(at(0))
         self.broker = PaperBroker(
             BrokerConfig(latency_ms=latency_ms, ledger=ledger, **(broker or {})), self.clock
@@ -95,7 +99,10 @@ class Bench:
         )
 
     def add(self, strategy: Strategy, name: str | None = None) -> StrategyRunner:
-        return self.engine.add(strategy, name)
+        runner = self.engine.add(strategy, name)
+        if self.lockstep:
+            runner.lockstep()
+        return runner
 
     async def start(self) -> None:
         for runner in self.engine.runners:

@@ -25,7 +25,8 @@ def make_bench() -> Iterator[Callable[..., Bench]]:
         bench.close()
 
 
-@pytest.fixture
-def bench(make_bench: Callable[..., Bench]) -> Bench:
-    """A bench with the defaults: 50 ms latency, 1m bars built from trades."""
-    return make_bench()
+@pytest.fixture(params=[False, True], ids=["inbox", "lockstep"])
+def bench(make_bench: Callable[..., Bench], request: pytest.FixtureRequest) -> Bench:
+    """A bench with the defaults (50 ms latency, 1m bars built from trades), its strategies
+    fed through their inbox, then in lockstep: every test that uses it runs both ways."""
+    return make_bench(lockstep=request.param)

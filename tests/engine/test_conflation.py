@@ -4,6 +4,7 @@ are never lost; one that keeps up sees every event."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from itick_bot import Bar, Depth, Fill, Order, Quote, Strategy, Tick
 
@@ -64,8 +65,9 @@ def market_session() -> list[object]:
 
 
 async def test_a_slow_strategy_loses_no_tick_bar_order_or_fill_while_market_state_conflates(
-    bench: Bench,
+    make_bench: Callable[..., Bench],
 ) -> None:
+    bench = make_bench()  # a strategy on a task of its own: behind, it has an inbox
     slow = Buys()
     runner = bench.add(slow)
     await bench.start()
@@ -92,8 +94,9 @@ async def test_a_slow_strategy_loses_no_tick_bar_order_or_fill_while_market_stat
 
 
 async def test_conflation_delivers_the_newest_depth_and_quote_of_each_symbol(
-    bench: Bench,
+    make_bench: Callable[..., Bench],
 ) -> None:
+    bench = make_bench()  # a strategy on a task of its own: behind, it has an inbox
     slow = Counts()
     runner = bench.add(slow)
     await bench.start()

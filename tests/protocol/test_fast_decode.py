@@ -10,13 +10,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from itick_bot.model import Bar, Depth, Quote, Tick
-from itick_bot.protocol import decode_frame, render_depth, render_kline, render_quote, render_tick
-from itick_bot.protocol._decode import _tolerant
-from itick_bot.protocol._fast import fast_data_event
+from itick_bot.protocol import (
+    _fast,
+    decode_frame,
+    render_depth,
+    render_kline,
+    render_quote,
+    render_tick,
+)
+from itick_bot.protocol._decode import decode_tolerant
 
 from ..strategies import depths, itick_like_frames, quotes, ticks
 
@@ -99,13 +106,26 @@ def near_frames(draw: st.DrawFn) -> str:
 @example(json.dumps({"code": 1, "data": {"s": "BTCUSDT", "ld": 1, "o": "null", "type": "quote"}}))
 @example(json.dumps({"code": 1, "data": {"s": "X", "ld": 1, "v": 1, "t": "1e3", "type": "tick"}}))
 def test_the_fast_path_agrees_with_the_tolerant_decoder(text: str) -> None:
-    assert decode_frame(text, RECEIVED) == _tolerant(text, RECEIVED)
+    assert decode_frame(text, RECEIVED) == decode_tolerant(text, RECEIVED)
 
 
 @settings(max_examples=300)
 @given(itick_like_frames())
 def test_any_itick_shaped_frame_agrees(text: str) -> None:
-    assert decode_frame(text, RECEIVED) == _tolerant(text, RECEIVED)
+    assert decode_frame(text, RECEIVED) == decode_tolerant(text, RECEIVED)
+
+
+def _fast_only(text: str) -> Any:
+    """`decode_frame`'s event, failing if it needed the tolerant decoder."""
+
+    def slow(*args: Any) -> Any:
+        raise AssertionError(f"not taken by the fast path: {text}")
+
+    tolerant, _fast.decode_tolerant = _fast.decode_tolerant, slow  # type: ignore[assignment]
+    try:
+        return decode_frame(text, RECEIVED)
+    finally:
+        _fast.decode_tolerant = tolerant
 
 
 @given(quotes(), ticks(), depths(), st.integers(1, 10))
@@ -127,9 +147,9 @@ def test_well_formed_frames_take_the_fast_path(
     if depth.bids and depth.asks:  # a side without levels is left to the tolerant decoder
         frames.append(render_depth(depth.symbol, depth.region, bids=depth.bids, asks=depth.asks))
     for text in frames:
-        fast = fast_data_event(text, RECEIVED)
+        fast = _fast_only(text)
         assert isinstance(fast, Quote | Tick | Bar | Depth), text
-        assert fast == _tolerant(text, RECEIVED)
+        assert fast == decode_tolerant(text, RECEIVED)
 
 
 def test_numeric_strings_take_the_fast_path() -> None:
@@ -137,9 +157,7 @@ def test_numeric_strings_take_the_fast_path() -> None:
         {"code": 1, "data": {"s": "BTCUSDT", "ld": "67000.5", "v": "0.25", "t": "1731660000000",
                              "type": "tick"}}
     )  # fmt: skip
-    assert fast_data_event(text, RECEIVED) == Tick(
-        "BTCUSDT", 67000.5, 0.25, 1_731_660_000_000, None, "", RECEIVED
-    )
+    assert _fast_only(text) == Tick("BTCUSDT", 67000.5, 0.25, 1_731_660_000_000, None, "", RECEIVED)
 
 
 def test_replies_and_legacy_klines_are_left_to_the_tolerant_decoder() -> None:
@@ -148,8 +166,9 @@ def test_replies_and_legacy_klines_are_left_to_the_tolerant_decoder() -> None:
         close=1.5, volume=3.0, turnover=4.0, legacy=True,
     )  # fmt: skip
     for text in (legacy, '{"code":1,"msg":"ok","resAc":"auth"}', '{"resAc":"pong","data":{}}'):
-        assert fast_data_event(text, RECEIVED) is None
-        assert decode_frame(text, RECEIVED) == _tolerant(text, RECEIVED)
+        with pytest.raises(AssertionError, match="not taken by the fast path"):
+            _fast_only(text)
+        assert decode_frame(text, RECEIVED) == decode_tolerant(text, RECEIVED)
 
 
 def test_levels_out_of_rank_order_are_sorted_by_rank() -> None:
@@ -161,4 +180,4 @@ def test_levels_out_of_rank_order_are_sorted_by_rank() -> None:
         "BTCUSDT", ((100.0, 1.0), (99.0, 2.0)), ((101.0, 3.0), (102.0, 4.0)), 1_731_660_000_123,
         "", RECEIVED,
     )  # fmt: skip
-    assert event == _tolerant(text, RECEIVED)
+    assert event == decode_tolerant(text, RECEIVED)

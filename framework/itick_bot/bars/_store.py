@@ -95,7 +95,7 @@ class BarStore:
         self._tick_series: dict[str, tuple[BarSeries, ...]] = {}
         self._kline_series: dict[str, dict[Interval, BarSeries]] = {}
         self._all: list[BarSeries] = []
-        self._deadline = _NEVER
+        self.deadline_ms = _NEVER
         """No forming bar is due to close by the clock before this time (epoch ms)."""
         self.bars_closed = 0
         self.late_ticks = 0
@@ -178,8 +178,8 @@ class BarStore:
         if region:
             series._region = region
         deadline = end + series._grace
-        if deadline < self._deadline:
-            self._deadline = deadline
+        if deadline < self.deadline_ms:
+            self.deadline_ms = deadline
 
     # -- the hot path ---------------------------------------------------------------------------
     def on_tick(self, tick: Tick) -> tuple[Bar, ...]:
@@ -261,7 +261,7 @@ class BarStore:
         """Close every forming bar whose period ended at least its grace period before `now_ms`
         (the engine's clock); the bars closed carry `received_ns` (default: `now_ms` in ns).
         Cheap when nothing is due: one comparison."""
-        if now_ms < self._deadline:
+        if now_ms < self.deadline_ms:
             return _NONE
         stamp = now_ms * 1_000_000 if received_ns is None else received_ns
         closed: list[Bar] = []
@@ -273,7 +273,7 @@ class BarStore:
                     closed.append(_close(s, stamp))
                 elif due < deadline:
                     deadline = due
-        self._deadline = deadline
+        self.deadline_ms = deadline
         self.bars_closed += len(closed)
         return tuple(closed)
 

@@ -58,6 +58,9 @@ class PaperBroker:
         self._open: dict[str, WorkingOrder] = {}
         self._resting: dict[str, list[WorkingOrder]] = {}
         self._inflight: list[tuple[int, int, WorkingOrder]] = []
+        self.travelling = self._inflight
+        """Orders on their way to the venue, a heap by arrival time (read-only: the engine
+        looks at its head on every event, cheaper than calling `next_due_ns`)."""
         self._failed: LedgerError | None = None
         self._changed: dict[str, WorkingOrder] = {}
         self._fill_rows: list[FillRecord] = []
@@ -238,6 +241,11 @@ class PaperBroker:
         fills nothing writes nothing.
         """
         self._check()
+        resting = self._resting.get(book.symbol)
+        if not resting and not self._inflight:  # the common case: nothing of ours to move
+            venue = self._venues.get(book.symbol) or self._venue(book.symbol)
+            venue.install(book)
+            return []
         now = self._clock.time_ns()
         self._deliver(now, live=False)
         venue = self._venue(book.symbol)
@@ -255,6 +263,9 @@ class PaperBroker:
         """A trade: resting orders at its price consume their queue by its size, and fill from
         what is left of it; orders it traded through fill completely."""
         self._check()
+        resting = self._resting.get(tick.symbol)
+        if not resting and not self._inflight:  # the common case: nothing of ours to move
+            return []
         now = self._clock.time_ns()
         self._deliver(now, live=True)
         resting = self._resting.get(tick.symbol)

@@ -82,6 +82,9 @@ class Engine:
         self._equity_every_ns = round(equity_every_s * 1e9)
         self._next_equity_ns = 0
         self.bad_snapshots = 0
+        self._travelling = broker.travelling
+        self._bars = market.bars
+        self._books = market.books
         self.failed: list[StrategyRunner] = []
         self.all_failed = anyio.Event()
 
@@ -107,20 +110,35 @@ class Engine:
     def process(self, event: Any) -> None:
         """Apply one event and hand it, and what it caused, to the strategies."""
         at = event.received_ns
-        self._advance(at)
+        clock = self.clock
+        if at > clock.now_ns:
+            clock.now_ns = at
+        # What time may bring (an order reaching the venue, an equity sample, a quiet bar
+        # closing), checked inline: on most events none of it is due.
+        travelling = self._travelling
+        if (
+            (travelling and travelling[0][0] <= at)
+            or at >= self._next_equity_ns
+            or at // 1_000_000 >= self._bars.deadline_ms
+        ):
+            self._advance(at)
         cls = event.__class__
         if cls is Depth:
-            book = self.market.book(event.symbol)
+            book = self._books.get(event.symbol) or self.market.book(event.symbol)
             if not book.apply(event):
                 self.bad_snapshots += 1
             self._deliver(event, cls)
-            self.route(self.broker.on_depth(event, book))
+            updates = self.broker.on_depth(event, book)
+            if updates:
+                self.route(updates)
         elif cls is Tick:
             # A trade in a later period closes the bar before it: the bar is told first.
             for bar in self.market.on_tick(event):
                 self._deliver(bar, Bar)
             self._deliver(event, cls)
-            self.route(self.broker.on_tick(event))
+            updates = self.broker.on_tick(event)
+            if updates:
+                self.route(updates)
         elif cls is Quote:
             self.market.quotes[event.symbol] = event
             self._deliver(event, cls)
@@ -136,8 +154,8 @@ class Engine:
             # through the events it has yet to handle, and a tick queued behind them, or in
             # place of an older one, could fire its timers before earlier trades.
             for runner in self.runners:
-                if runner.state == "running" and not runner.inbox.pending:
-                    runner.inbox.put(event)
+                if runner.state == "running" and not runner.pending:
+                    runner.put(event)
         counts = self._counts
         counts[cls] = counts.get(cls, 0) + 1
 
@@ -153,9 +171,6 @@ class Engine:
         self.process(ClockTick(now_ns))
 
     def _advance(self, at: int) -> None:
-        clock = self.clock
-        if at > clock.now_ns:
-            clock.now_ns = at
         due = self.broker.next_due_ns()
         if due is not None and due <= at:
             self.route(self.broker.advance(at))
@@ -184,7 +199,7 @@ class Engine:
         routes = self._routes.get(cls)
         if routes is None:
             routes = self._routes[cls] = [
-                r.inbox.put for r in self.runners if r.state == "running" and cls in r.wanted
+                r.put for r in self.runners if r.state == "running" and cls in r.wanted
             ]
         for put in routes:
             put(event)
@@ -227,6 +242,8 @@ class Engine:
         now = wall.time_ns() if start_ns is None else start_ns
         self.clock.set_ns(now)
         inline = self.runners[0] if len(self.runners) == 1 else None
+        if inline is not None:
+            inline.lockstep()
         try:
             async with anyio.create_task_group() as tg:
                 for runner in self.runners:
@@ -274,7 +291,7 @@ class Engine:
             # books: a strategy that keeps up decides on exactly the state a backtest of the same
             # recording shows it.
             if inline is not None:
-                if inline.inbox.pending and not inline.drain_now():
+                if not inline.drain_now():
                     await inline.drain()
                 busy += 1
                 if busy >= _YIELD_EVERY:

@@ -6,7 +6,7 @@ Client role: `ClientConnection` (frames to events, commands to text, connection 
 """
 
 from ._client import ClientConnection, encode_ping, encode_subscribe
-from ._decode import DEFAULT_MAX_FRAME_BYTES, decode_frame
+from ._decode import DEFAULT_MAX_FRAME_BYTES
 from ._events import (
     Authenticated,
     AuthFailed,
@@ -25,6 +25,7 @@ from ._events import (
     SubscribeRequest,
     UnsubscribeRequest,
 )
+from ._fast import decode_frame
 from ._server import (
     parse_command,
     render_auth_failed,

@@ -10,7 +10,7 @@ import msgspec
 
 from ..errors import ProtocolError
 from ..symbols import wire_symbol
-from ._decode import DEFAULT_MAX_FRAME_BYTES, decode_frame
+from ._decode import DEFAULT_MAX_FRAME_BYTES
 from ._events import (
     Authenticated,
     AuthFailed,
@@ -20,6 +20,7 @@ from ._events import (
     Subscribed,
     SubscribeRefused,
 )
+from ._fast import decode_frame
 from ._state import ConnState, Input, next_state
 
 __all__ = ["ClientConnection", "encode_ping", "encode_subscribe"]

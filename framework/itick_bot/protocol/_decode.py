@@ -4,10 +4,10 @@ Tolerant by design (PROTOCOL.md): numbers may be numeric strings, unknown fields
 `code` 0 is not by itself an error, symbols come in any spelling. Whatever cannot be used becomes a
 `Malformed` event with a reason; `decode_frame` never raises.
 
-The hot path is `_fast`: well-formed quote, tick, depth and flat kline frames are decoded by
-msgspec straight into one struct per kind. Everything else (replies, legacy klines, anything
-malformed) is read here: one typed msgspec decode into loose structs, then one short function per
-data kind. No logging, no exceptions on the good path.
+`decode_frame` (in `_fast`) decodes well-formed quote, tick, depth and flat kline frames straight
+from C into events; everything else (replies, legacy klines, anything malformed) it hands to
+`decode_tolerant`, which reads it here: one typed msgspec decode into loose structs, then one
+short function per data kind. No logging, no exceptions on the good path.
 """
 
 from __future__ import annotations
@@ -31,9 +31,8 @@ from ._events import (
     Subscribed,
     SubscribeRefused,
 )
-from ._fast import fast_data_event
 
-__all__ = ["DEFAULT_MAX_FRAME_BYTES", "decode_frame"]
+__all__ = ["DEFAULT_MAX_FRAME_BYTES", "decode_tolerant"]
 
 DEFAULT_MAX_FRAME_BYTES: Final = 1 << 20
 
@@ -276,26 +275,17 @@ def _kind_of(data: _Data | None, frame: _Frame) -> str:
     return (frame.resAc or "")[:40]
 
 
-def decode_frame(
+def decode_tolerant(
     frame: str | bytes, received_ns: int, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
 ) -> Event:
-    """Turn one WebSocket message into one event. Never raises.
-
-    `frame` is the text of a text message, or the bytes of a binary message (which iTick never
-    sends, so it is `Malformed`). `received_ns` is the local receive time, stamped on the event.
-    """
+    """`decode_frame` without its fast path: every form iTick's documents show, every reason a
+    frame can be `Malformed`. Never raises."""
     if frame.__class__ is not str:
         return Malformed("binary_frame", f"binary message of {len(frame)} bytes", "", received_ns)
     if len(frame) > max_frame_bytes:
         return Malformed(
             "oversize", f"{len(frame)} characters, limit {max_frame_bytes}", "", received_ns
         )
-    event = fast_data_event(frame, received_ns)
-    return _tolerant(frame, received_ns) if event is None else event
-
-
-def _tolerant(frame: str, received_ns: int) -> Event:
-    """The whole decode of a text frame without the fast path: every form, every reason."""
     try:
         decoded = _decoder.decode(frame)
     except msgspec.ValidationError as exc:

@@ -1,4 +1,4 @@
-"""The fast path of `decode_frame`: well-formed market data straight from C into events.
+"""`decode_frame`, and its fast path: well-formed market data straight from C into events.
 
 msgspec decodes a data frame into one struct whose fields are typed as a well-formed frame has
 them, in lax mode so that numeric strings become numbers in C, with every float constrained to
@@ -6,9 +6,9 @@ be finite and every time to a range where a float and an int agree. What is left
 the symbol (a cached lookup), absent fields, and building the event.
 
 Anything this path does not take whole (a reply, a legacy nested kline, a missing field, a null,
-a number it cannot read, levels out of rank order, an empty symbol) makes it return None, and the
-tolerant decoder of `_decode` reads the frame again from the start. So the result, `Malformed`
-included, is the one that decoder alone gives (`tests/protocol/test_fast_decode.py` checks it on
+a number it cannot read, levels out of rank order, an empty symbol), `decode_tolerant` of
+`_decode` reads again from the start. So the result, `Malformed` included, is the one that
+decoder alone gives (`tests/protocol/test_fast_decode.py` checks it on
 generated frames); only the common case is fast.
 
 No field here may be optional (`X | None`): in lax mode msgspec reads the string "null" as null
@@ -26,8 +26,10 @@ import msgspec
 
 from ..model import KLINE_PERIODS, Bar, Depth, Level, Quote, Tick
 from ..symbols import split_symbol
+from ._decode import DEFAULT_MAX_FRAME_BYTES, decode_tolerant
+from ._events import Event
 
-__all__ = ["fast_data_event"]
+__all__ = ["decode_frame"]
 
 _MAX: Final = sys.float_info.max
 # NaN fails both bounds; numeric strings such as "inf" fail one of them.
@@ -85,16 +87,24 @@ def _levels(raw: list[_Level]) -> tuple[Level, ...] | None:
     return tuple(levels)
 
 
-def fast_data_event(frame: str, received_ns: int) -> Quote | Tick | Depth | Bar | None:
-    """The event of a well-formed quote, tick, depth or flat kline frame; None for anything
-    else (the caller then reads the frame with the tolerant decoder)."""
+def decode_frame(
+    frame: str | bytes, received_ns: int, max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+) -> Event:
+    """Turn one WebSocket message into one event. Never raises.
+
+    `frame` is the text of a text message, or the bytes of a binary message (which iTick never
+    sends, so it is `Malformed`). `received_ns` is the local receive time, stamped on the event.
+    """
+    # The fast path is written out in this one function: on the hot path a call is a cost.
+    if frame.__class__ is not str or len(frame) > max_frame_bytes:
+        return decode_tolerant(frame, received_ns, max_frame_bytes)
     try:
         data = _decoder.decode(frame).data
     except (msgspec.MsgspecError, UnicodeEncodeError):
-        return None
+        return decode_tolerant(frame, received_ns, max_frame_bytes)
     kind = data.type
     if not data.s:
-        return None
+        return decode_tolerant(frame, received_ns, max_frame_bytes)
     symbol, region = split_symbol(data.s)  # cached by spelling
     if data.r:
         region = data.r.upper()
@@ -103,33 +113,30 @@ def fast_data_event(frame: str, received_ns: int) -> Quote | Tick | Depth | Bar 
         t = received_ns // 1_000_000
     if kind == "quote":
         ld, v, tu, o, h, low = data.ld, data.v, data.tu, data.o, data.h, data.l
-        if ld != ld:
-            return None
-        return Quote(
-            symbol, ld, 0.0 if v != v else v, 0.0 if tu != tu else tu, t, data.ts, region,
-            None if o != o else o, None if h != h else h, None if low != low else low,
-            received_ns,
-        )  # fmt: skip
-    if kind == "depth":
+        if ld == ld:
+            return Quote(
+                symbol, ld, 0.0 if v != v else v, 0.0 if tu != tu else tu, t, data.ts, region,
+                None if o != o else o, None if h != h else h, None if low != low else low,
+                received_ns,
+            )  # fmt: skip
+    elif kind == "depth":
         # Missing sides decode as [] here, which the tolerant decoder tells from a present empty
         # side; neither is a book anyone sends, so both go the slow way.
-        if not data.a or not data.b:
-            return None
-        bids = _levels(data.b)
-        asks = _levels(data.a)
-        if bids is None or asks is None:
-            return None
-        return Depth(symbol, bids, asks, t, region, received_ns)
-    if kind == "tick":
+        if data.a and data.b:
+            bids = _levels(data.b)
+            asks = _levels(data.a)
+            if bids is not None and asks is not None:
+                return Depth(symbol, bids, asks, t, region, received_ns)
+    elif kind == "tick":
         ld, v, tu = data.ld, data.v, data.tu
-        if ld != ld or v != v:
-            return None
-        return Tick(symbol, ld, v, t, None if tu != tu else tu, region, received_ns)
-    interval = _KLINES.get(kind)
-    o, h, low, c, v, tu = data.o, data.h, data.l, data.c, data.v, data.tu
-    if interval is None or data.t < 0 or o != o or h != h or low != low or c != c:
-        return None
-    return Bar(
-        symbol, interval, t, o, h, low, c, 0.0 if v != v else v, 0.0 if tu != tu else tu,
-        region, received_ns,
-    )  # fmt: skip
+        if ld == ld and v == v:
+            return Tick(symbol, ld, v, t, None if tu != tu else tu, region, received_ns)
+    else:
+        interval = _KLINES.get(kind)
+        o, h, low, c, v, tu = data.o, data.h, data.l, data.c, data.v, data.tu
+        if interval is not None and data.t >= 0 and o == o and h == h and low == low and c == c:
+            return Bar(
+                symbol, interval, t, o, h, low, c, 0.0 if v != v else v, 0.0 if tu != tu else tu,
+                region, received_ns,
+            )  # fmt: skip
+    return decode_tolerant(frame, received_ns, max_frame_bytes)
