@@ -8,7 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import anyio
 import anyio.abc
@@ -16,11 +16,14 @@ import attrs
 
 from .clock import LiveClock
 from .config import AppConfig, FeedConfig, SimSettings, StrategySpec, resolve_feed
-from .errors import AuthError, ConfigError
+from .errors import AuthError, ConfigError, SlowConsumerError
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from .bars import BarStore
     from .clock import Clock
+    from .engine import Engine
     from .feed import EventInbox, FeedClient, FrameRecorder
     from .record import Recorder
 
@@ -28,6 +31,8 @@ __all__ = [
     "FeedTarget",
     "LoadedStrategy",
     "RunResult",
+    "Stop",
+    "StopSignals",
     "feed_target",
     "load_strategies",
     "make_bar_store",
@@ -188,9 +193,82 @@ def make_bar_store(config: AppConfig) -> BarStore:
 
 
 @attrs.frozen
+class Stop:
+    """Why a run stopped: `kind` for machines, `reason` for people."""
+
+    kind: str
+    """"duration", "signal", "strategies_failed", "fell_behind" or "feed_ended"."""
+    reason: str
+
+
+@attrs.frozen
 class RunResult:
     report: dict[str, Any]
     all_failed: bool
+    stop: Stop
+
+
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopSignals:
+    """SIGINT and SIGTERM recorded rather than acted on, so that `itick-bot run` ends with its
+    report whenever one comes: the command installs this as it starts (before its imports, the
+    config, the strategies and the simulator, where Python would otherwise end the process with
+    no report), and `run_bot` honours a request already made as soon as it can stop gracefully.
+
+    A second signal stops at once, as if none of this were installed: the way out of a stop
+    that hangs (an `on_stop` that never returns, say)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        """The first stop signal received, if any."""
+        self.forced = False
+        """A second signal came and was handed to the handler in place before this one."""
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        self.install()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.restore()
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    @property
+    def name(self) -> str:
+        return "" if self.signum is None else signal.Signals(self.signum).name
+
+    def install(self) -> None:
+        """Record SIGINT and SIGTERM from now on (main thread only, as `signal` requires)."""
+        for signum in _STOP_SIGNALS:
+            previous = signal.signal(signum, self._record)
+            # None: a handler not installed from Python; the default is the nearest to it.
+            self._previous.setdefault(signum, signal.SIG_DFL if previous is None else previous)
+
+    def rearm(self) -> None:
+        """Record again if installed: an asyncio signal receiver puts the default handlers back
+        when it closes, which would let a signal during the report end the process without it."""
+        if self._previous:
+            for signum in _STOP_SIGNALS:
+                signal.signal(signum, self._record)
+
+    def restore(self) -> None:
+        """Put back the handlers that were in place before `install`."""
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _record(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+            return
+        self.forced = True
+        self.restore()
+        signal.raise_signal(signum)
 
 
 async def run_bot(
@@ -201,12 +279,16 @@ async def run_bot(
     environ: Mapping[str, str],
     out: TextIO,
     record: Path | None = None,
+    stop: StopSignals | None = None,
 ) -> RunResult:
-    """Connect, run the strategies until `duration`, SIGINT/SIGTERM, the end of the feed, or
-    every strategy failing; return the run report. Raises `AuthError` for a refused key.
+    """Connect, run the strategies until `duration`, SIGINT/SIGTERM, the end of the feed, every
+    strategy failing or the engine falling behind the feed; return the run report, which says
+    which of these stopped it. Raises `AuthError` for a refused key.
 
-    With `record`, every frame received, every connection event and every idle tick of the
-    engine is written there (`itick_bot.record`), so `itick-bot backtest` replays this run."""
+    With `stop` (installed by the command as it starts), a signal that came before the run could
+    stop gracefully stops it before it connects, still with its report. With `record`, every
+    frame received, every connection event and every idle tick of the engine is written there
+    (`itick_bot.record`), so `itick-bot backtest` replays this run."""
     from ._logging import get_logger
     from .broker import PaperBroker
     from .engine import Engine, EngineClock, MarketState
@@ -214,6 +296,7 @@ async def run_bot(
     from .report import build_run_report
 
     log = get_logger("itick_bot.run")
+    stop = stop or StopSignals()
     wall = LiveClock()
     started_ns = wall.time_ns()
     async with feed_target(config.feed, environ, config.sim) as target:
@@ -223,7 +306,7 @@ async def run_bot(
         print(f"itick-bot run: paper ledger {broker.start_note}", file=out, flush=True)
         try:
             market = MarketState(make_bar_store(config))
-            if config.bars.backfill:
+            if config.bars.backfill and not stop.requested:
                 await _backfill(config, target, market, out)
             engine = Engine(
                 market=market,
@@ -241,39 +324,13 @@ async def run_bot(
                 print(f"itick-bot run: recording to {recorder.path}", file=out, flush=True)
             inbox = EventInbox(config.feed.max_pending, name="the engine")
             client = make_feed_client(config, target, inbox, wall, log, recorder)
-            refused: list[AuthError] = []
-
-            async def feed() -> None:
-                try:
-                    await client.run()
-                except AuthError as exc:
-                    refused.append(exc)
-                finally:
-                    inbox.close()
-
-            # The start of the run is the first record, so a backtest starts its strategies at
-            # the same time as this run did.
-            start_ns = wall.time_ns()
-            if recorder is not None:
-                recorder.tick(start_ns)
             try:
-                async with anyio.create_task_group() as tg:
-                    # Started (not just scheduled) before any strategy code runs, so that a
-                    # signal during a slow on_start also stops the run gracefully.
-                    await tg.start(_cancel_on_signal, tg.cancel_scope)
-                    if recorder is not None:
-                        tg.start_soon(recorder.run_flusher)
-                    tg.start_soon(feed)
-                    with anyio.move_on_after(duration if duration else float("inf")):
-                        await engine.run_live(
-                            inbox, wall, tick_s=config.engine.tick_ms / 1000, start_ns=start_ns
-                        )
-                    tg.cancel_scope.cancel()
+                ended = await _run_live(
+                    config, engine, client, inbox, wall, recorder, stop, duration=duration
+                )
             finally:
                 if recorder is not None:
                     recorder.close()
-            if refused:
-                raise refused[0]
             report = build_run_report(
                 engine=engine,
                 broker=broker,
@@ -282,14 +339,93 @@ async def run_bot(
                 ended_ns=wall.time_ns(),
                 target=target.describe(),
                 sources={item.name: item.source for item in loaded},
+                stopped=ended.kind,
+                stop_reason=ended.reason,
             )
         finally:
             broker.close()
     return RunResult(
         report,
-        all_failed=bool(engine.runners)
-        and not any(r.state in ("running", "stopped") for r in engine.runners),
+        all_failed=bool(engine.runners) and all(r.state == "failed" for r in engine.runners),
+        stop=ended,
     )
+
+
+async def _run_live(
+    config: AppConfig,
+    engine: Engine,
+    client: FeedClient,
+    inbox: EventInbox,
+    wall: LiveClock,
+    recorder: Recorder | None,
+    stop: StopSignals,
+    *,
+    duration: float | None,
+) -> Stop:
+    """The feed and the engine until something stops them; what did. Raises `AuthError` for a
+    refused key."""
+    refused: list[AuthError] = []
+    behind: list[int] = []
+
+    async def feed() -> None:
+        try:
+            await client.run()
+        except AuthError as exc:
+            refused.append(exc)
+        finally:
+            inbox.close()
+
+    # The start of the run is the first record, so a backtest starts its strategies at the same
+    # time as this run did.
+    start_ns = wall.time_ns()
+    if recorder is not None:
+        recorder.tick(start_ns)
+    timer: anyio.CancelScope | None = None
+    async with anyio.create_task_group() as tg:
+        # Started (not just scheduled) before any strategy code runs, so that a signal during
+        # a slow on_start also stops the run gracefully.
+        await tg.start(_cancel_on_signal, tg.cancel_scope, stop)
+        # A signal before the receiver was up (the config, the simulator's start): stop here,
+        # before connecting and before any strategy has started (and perhaps sent orders).
+        if not stop.requested:
+            if recorder is not None:
+                tg.start_soon(recorder.run_flusher)
+            tg.start_soon(feed)
+            with anyio.move_on_after(duration if duration else float("inf")) as timer:
+                try:
+                    await engine.run_live(
+                        inbox, wall, tick_s=config.engine.tick_ms / 1000, start_ns=start_ns
+                    )
+                except* SlowConsumerError:
+                    # The engine's own inbox overflowed: run_live has stopped the strategies
+                    # (on_stop ran) and the ledger holds every fill, so the report can follow.
+                    behind.append(inbox.peak_pending)
+        tg.cancel_scope.cancel()
+    if refused:
+        raise refused[0]
+    if behind:
+        return Stop(
+            "fell_behind",
+            f"the engine fell {behind[0]} events behind the feed "
+            f"(more than [feed] max_pending = {config.feed.max_pending})",
+        )
+    return _why_stopped(engine, stop, timer, duration)
+
+
+def _why_stopped(
+    engine: Engine, stop: StopSignals, timer: anyio.CancelScope | None, duration: float | None
+) -> Stop:
+    """What ended a run that did not fall behind. `timer` is the scope of `--duration`, None
+    when a signal came before the run started. `--duration` is asked first: a signal while the
+    strategies stop at its end does not make the run a signalled one."""
+    if timer is not None and timer.cancelled_caught:
+        return Stop("duration", f"--duration {duration:g} s elapsed")
+    if stop.requested:
+        early = " before the run started (no strategy was started)" if timer is None else ""
+        return Stop("signal", f"{stop.name} received{early}")
+    if engine.all_failed.is_set():
+        return Stop("strategies_failed", "every strategy stopped on an error")
+    return Stop("feed_ended", "the feed ended")
 
 
 async def _backfill(config: AppConfig, target: FeedTarget, market: Any, out: TextIO) -> None:
@@ -331,10 +467,17 @@ def _recorder(config: AppConfig, target: FeedTarget, path: Path, wall: LiveClock
 
 
 async def _cancel_on_signal(
-    scope: anyio.CancelScope, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    scope: anyio.CancelScope,
+    stop: StopSignals,
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        task_status.started()
-        async for _ in signals:
-            scope.cancel()
-            return
+    try:
+        with anyio.open_signal_receiver(*_STOP_SIGNALS) as signals:
+            task_status.started()
+            async for signum in signals:
+                stop.signum = signum
+                scope.cancel()
+                return
+    finally:
+        stop.rearm()

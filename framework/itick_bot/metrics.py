@@ -81,25 +81,19 @@ def round_trips(fills: Iterable[Fill]) -> list[RoundTrip]:
     return done
 
 
-def performance(fills: Sequence[Fill], curve: Sequence[EquityPoint]) -> dict[str, Any]:
-    """Trades, win rate, max drawdown and exposure time, overall and per symbol."""
+def performance(
+    fills: Sequence[Fill],
+    curve: Sequence[EquityPoint],
+    *,
+    no_curve: str = "no equity was sampled (no prices seen)",
+) -> dict[str, Any]:
+    """Trades, win rate, max drawdown and exposure time, overall and per symbol.
+
+    Drawdown and exposure need an equity curve. With none they are None, not 0 (which would
+    read as a run that risked nothing), and `not_measured` says why: `no_curve`."""
     trips = round_trips(fills)
     closed = [t for t in trips if t.closed_ns is not None]
     wins = [t for t in closed if t.pnl > 0]
-    peak = float("-inf")
-    max_dd = max_dd_pct = 0.0
-    for point in curve:
-        peak = max(peak, point.equity)
-        drop = peak - point.equity
-        if drop > max_dd:
-            max_dd = drop
-            max_dd_pct = drop / peak * 100 if peak > 0 else 0.0
-    exposed_ns = total_ns = 0
-    for a, b in itertools.pairwise(curve):
-        span = b.ts_ns - a.ts_ns
-        total_ns += span
-        if a.exposure > 0:
-            exposed_ns += span
     per_symbol: dict[str, dict[str, Any]] = {}
     for fill in fills:
         row = per_symbol.setdefault(
@@ -112,14 +106,16 @@ def performance(fills: Sequence[Fill], curve: Sequence[EquityPoint]) -> dict[str
         row = per_symbol[trip.symbol]
         row["round_trips"] += 1
         row["pnl"] += trip.pnl
+    max_dd, max_dd_pct = _max_drawdown(curve) if curve else (None, None)
     return {
         "fills": len(fills),
         "round_trips": len(closed),
         "open_trips": len(trips) - len(closed),
         "win_rate": round(len(wins) / len(closed), 4) if closed else None,
-        "max_drawdown": round(max_dd, 8),
-        "max_drawdown_pct": round(max_dd_pct, 4),
-        "exposure_time_pct": round(exposed_ns / total_ns * 100, 2) if total_ns else 0.0,
+        "max_drawdown": max_dd,
+        "max_drawdown_pct": max_dd_pct,
+        "exposure_time_pct": _exposure_pct(curve) if curve else None,
+        "not_measured": None if curve else no_curve,
         "start_equity": curve[0].equity if curve else None,
         "end_equity": curve[-1].equity if curve else None,
         "per_symbol": {
@@ -127,3 +123,27 @@ def performance(fills: Sequence[Fill], curve: Sequence[EquityPoint]) -> dict[str
             for s, row in sorted(per_symbol.items())
         },
     }
+
+
+def _max_drawdown(curve: Sequence[EquityPoint]) -> tuple[float, float]:
+    """The largest fall from a running peak of equity, absolute and in percent of that peak."""
+    peak = float("-inf")
+    max_dd = max_dd_pct = 0.0
+    for point in curve:
+        peak = max(peak, point.equity)
+        drop = peak - point.equity
+        if drop > max_dd:
+            max_dd = drop
+            max_dd_pct = drop / peak * 100 if peak > 0 else 0.0
+    return round(max_dd, 8), round(max_dd_pct, 4)
+
+
+def _exposure_pct(curve: Sequence[EquityPoint]) -> float:
+    """The share of the curve's time spent holding a position (0 for a single point)."""
+    exposed_ns = total_ns = 0
+    for a, b in itertools.pairwise(curve):
+        span = b.ts_ns - a.ts_ns
+        total_ns += span
+        if a.exposure > 0:
+            exposed_ns += span
+    return round(exposed_ns / total_ns * 100, 2) if total_ns else 0.0

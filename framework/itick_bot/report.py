@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .errors import ConfigError
 from .metrics import EquityPoint
@@ -27,11 +27,22 @@ def build_run_report(
     ended_ns: int,
     target: str,
     sources: dict[str, str],
+    stopped: str | None = None,
+    stop_reason: str | None = None,
 ) -> dict[str, Any]:
+    """The report of a run or a backtest. `stopped` says what ended it for machines ("duration",
+    "signal", "fell_behind", ...) and `stop_reason` for people; without them (a backtest) it
+    ended with its data, or when every strategy had failed."""
     from .metrics import performance
 
     marks = engine.market.marks()
     engine.sample_equity(max(engine.clock.time_ns(), ended_ns if engine.equity else 0))
+    if stopped is None:
+        stopped, stop_reason = (
+            ("strategies_failed", "every strategy stopped on an error")
+            if engine.all_failed.is_set()
+            else ("end_of_data", "the end of the data")
+        )
     strategies = []
     for runner in engine.runners:
         strategies.append(
@@ -54,13 +65,17 @@ def build_run_report(
     return {
         "duration_s": round((ended_ns - started_ns) / 1e9, 3),
         "connected_to": target,
+        "stopped": stopped,
+        "stop_reason": stop_reason,
         "feed": feed,
         "engine": {
             "events": dict(sorted(engine.events.items())),
             "bad_snapshots": engine.bad_snapshots,
         },
         "strategies": strategies,
-        "performance": performance(engine.fills, engine.equity),
+        "performance": performance(
+            engine.fills, engine.equity, no_curve=_why_no_equity(broker, marks)
+        ),
         "account": {
             "ledger": broker.ledger_path,
             "ledger_start": broker.started,
@@ -70,6 +85,39 @@ def build_run_report(
             "equity_usdt": round(engine.equity[-1].equity, 8) if engine.equity else None,
         },
     }
+
+
+_QUOTE: Final = "USDT"
+"""The asset the account is marked in (`PaperBroker.equity`'s default)."""
+
+
+def _why_no_equity(broker: PaperBroker, marks: dict[str, float]) -> str:
+    """Why the account could not be marked (read when no equity was ever sampled): the assets it
+    holds that have no price, and what to do about it."""
+    missing = _unpriced(broker, marks)
+    if not missing:
+        return "no equity was sampled (no prices seen)"
+    assets = ", ".join(asset for asset, _ in missing)
+    symbols = ", ".join(symbol for _, symbol in missing)
+    return (
+        f"no price for {assets} held in the account (no {symbols} book or quote was seen): "
+        f"subscribe (or record) {symbols}, or start a ledger without {assets} "
+        f"([broker] balances)"
+    )
+
+
+def _unpriced(broker: PaperBroker, marks: dict[str, float]) -> list[tuple[str, str]]:
+    """(asset, symbol) for each asset held whose symbol against USDT has no mark: what keeps
+    `PaperBroker.equity` from marking the account (its `[broker] assets` look-up, mirrored)."""
+    pairs = {pair: symbol for symbol, pair in broker.config.assets.items()}
+    missing = []
+    for asset, balance in broker.balances().items():
+        if asset == _QUOTE or not balance.total:
+            continue
+        symbol = pairs.get((asset, _QUOTE), asset + _QUOTE)
+        if symbol not in marks:
+            missing.append((asset, symbol))
+    return missing
 
 
 def _kv(items: dict[str, Any]) -> str:
@@ -82,6 +130,7 @@ def render_report(report: dict[str, Any]) -> str:
     lines = [
         "",
         f"run report ({report['duration_s']:.1f} s, {report['connected_to']})",
+        f"stopped: {report['stop_reason']}",
         "feed",
         f"  frames            {feed['frames_total']} ({_kv(feed['frames'])})",
         f"  malformed         {_kv(feed['malformed'])}",
@@ -124,10 +173,16 @@ def render_report(report: dict[str, Any]) -> str:
         "performance",
         f"  round trips       {perf['round_trips']} closed, {perf['open_trips']} open; "
         f"win rate {win}",
-        f"  max drawdown      {perf['max_drawdown']:.4f} ({perf['max_drawdown_pct']:.3f}%); "
-        f"exposure {perf['exposure_time_pct']:.1f}% of the time",
+        (
+            f"  max drawdown      not measured, nor exposure: {perf['not_measured']}"
+            if perf["max_drawdown"] is None
+            else f"  max drawdown      {perf['max_drawdown']:.4f} "
+            f"({perf['max_drawdown_pct']:.3f}%); "
+            f"exposure {perf['exposure_time_pct']:.1f}% of the time"
+        ),
     ]
     account = report["account"]
+    equity = account["equity_usdt"]
     lines += [
         f"account ({account['ledger']}, {account['ledger_start']})",
         "  balances          "
@@ -137,7 +192,9 @@ def render_report(report: dict[str, Any]) -> str:
         ),
         f"  fees paid         {_kv(account['fees_paid'])}",
         f"  open orders       {account['open_orders']}",
-        f"  equity            {account['equity_usdt']} USDT (marked at mid)",
+        f"  equity            {equity} USDT (marked at mid)"
+        if equity is not None
+        else "  equity            not measured (see max drawdown)",
     ]
     return "\n".join(lines)
 
@@ -160,8 +217,11 @@ def write_fills_csv(fills: Sequence[Fill], path: Path) -> None:
             )  # fmt: skip
 
 
-def write_equity_png(curve: Sequence[EquityPoint], path: Path, title: str) -> None:
-    """The equity curve and its drawdown as a PNG (matplotlib, no display needed)."""
+def write_equity_png(
+    curve: Sequence[EquityPoint], path: Path, title: str, *, why_empty: str | None = None
+) -> None:
+    """The equity curve and its drawdown as a PNG (matplotlib, no display needed). An empty
+    curve is an error saying why it is empty (`why_empty`: the report's `not_measured`)."""
     try:
         import matplotlib
 
@@ -174,7 +234,8 @@ def write_equity_png(curve: Sequence[EquityPoint], path: Path, title: str) -> No
     from datetime import UTC, datetime
 
     if not curve:
-        raise ConfigError("no equity was sampled (no prices seen), so there is nothing to plot")
+        why = why_empty or "no equity was sampled (no prices seen)"
+        raise ConfigError(f"no equity curve to plot: {why}")
     times = [datetime.fromtimestamp(p.ts_ns / 1e9, tz=UTC) for p in curve]
     equity = [p.equity for p in curve]
     peak = float("-inf")

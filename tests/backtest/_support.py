@@ -38,7 +38,13 @@ START_NS: Final = 1_795_000_000_000_000_000  # 2026-11-18, a whole second
 STEP_MS: Final = 100
 
 
-def make_config(ledger: Path, *, rate: float = 40.0, seed: int = 7) -> AppConfig:
+def make_config(
+    ledger: Path,
+    *,
+    rate: float = 40.0,
+    seed: int = 7,
+    balances: dict[str, float] = BALANCES,
+) -> AppConfig:
     """A config for the spread strategy on BTCUSDT, the simulator and a paper ledger."""
     return parse_config(
         {
@@ -50,7 +56,7 @@ def make_config(ledger: Path, *, rate: float = 40.0, seed: int = 7) -> AppConfig
             "sim": {"seed": seed, "rate": rate},
             "log": {"level": "warning"},
             "strategy": {"path": str(SPREAD), "params": dict(SPREAD_PARAMS)},
-            "broker": {"ledger": str(ledger), "balances": dict(BALANCES)},
+            "broker": {"ledger": str(ledger), "balances": dict(balances)},
         },
         "test",
     )

@@ -12,6 +12,7 @@ from itick_bot.backtest import BacktestResult, run_backtest
 from itick_bot.errors import ConfigError
 
 from ._support import (
+    BALANCES,
     START_NS,
     STEP_MS,
     ledger_rows,
@@ -62,6 +63,24 @@ async def test_a_recording_backtests_to_a_report_with_the_fills_in_the_ledger(
     assert result.equity
     assert result.equity[0].ts_ns >= START_NS
     assert not result.all_failed
+
+
+async def test_an_asset_the_recording_never_prices_is_named_instead_of_a_zero_drawdown(
+    recording: Path, tmp_path: Path
+) -> None:
+    config = make_config(tmp_path / "unused.sqlite", balances={**BALANCES, "ETH": 1.0})
+
+    result = await run_backtest(
+        config, spread(config), [recording], ledger=tmp_path / "bt.sqlite", progress=None
+    )
+
+    perf = result.report["performance"]
+    assert not result.equity
+    assert perf["max_drawdown"] is None
+    assert perf["exposure_time_pct"] is None
+    assert perf["not_measured"].startswith("no price for ETH held in the account (no ETHUSDT ")
+    assert perf["fills"] > 5  # the trading itself is measured as ever
+    assert result.report["stopped"] == "end_of_data"
 
 
 async def test_two_backtests_of_one_recording_write_the_same_orders_and_fills(

@@ -5,8 +5,6 @@ figures are exact too."""
 
 from __future__ import annotations
 
-import pytest
-
 from itick_bot.metrics import EquityPoint, RoundTrip, performance, round_trips
 from itick_bot.model import Fill
 
@@ -126,13 +124,23 @@ def test_per_symbol_figures_sum_that_symbols_fills_and_closed_trips() -> None:
     }
 
 
-@pytest.mark.parametrize("curve", [[], [EquityPoint(0, 100.0, 5.0)]], ids=["empty", "one point"])
-def test_no_trades_and_a_short_curve_give_empty_figures_not_errors(
-    curve: list[EquityPoint],
-) -> None:
-    perf = performance([], curve)
+def test_no_trades_and_a_one_point_curve_give_empty_figures_not_errors() -> None:
+    perf = performance([], [EquityPoint(0, 100.0, 5.0)])
 
     assert perf["win_rate"] is None
     assert perf["max_drawdown"] == 0.0
     assert perf["exposure_time_pct"] == 0.0
+    assert perf["not_measured"] is None
+    assert perf["per_symbol"] == {}
+
+
+def test_with_no_equity_curve_drawdown_and_exposure_are_not_measured_and_say_why() -> None:
+    perf = performance([], [], no_curve="no price for ETH")
+
+    assert perf["win_rate"] is None
+    # None, not 0: a run whose account could not be marked did not show that it risked nothing.
+    assert perf["max_drawdown"] is None
+    assert perf["max_drawdown_pct"] is None
+    assert perf["exposure_time_pct"] is None
+    assert perf["not_measured"] == "no price for ETH"
     assert perf["per_symbol"] == {}

@@ -61,6 +61,9 @@ def test_the_round_trips_of_the_ledger_are_reported_as_in_a_run(
     assert trades["round_trips"] == 1
     assert trades["win_rate"] == 0.0
     assert trades["per_symbol"]["BTCUSDT"]["fills"] == 2
+    # A ledger keeps no equity curve: no drawdown or exposure, and it says so rather than 0.
+    assert trades["max_drawdown"] is None
+    assert trades["not_measured"] == "a ledger keeps no equity curve"
 
 
 def test_json_gives_exact_decimals_as_strings(

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,6 +72,66 @@ class SlowStart(Strategy):
     def on_start(self) -> None:
         Path("started").touch()
         time.sleep(0.5)  # deliberately slow set-up: the signal arrives in the middle of it
+"""
+
+
+SLOW_IMPORT = """\
+import time
+from pathlib import Path
+
+from itick_bot import Strategy
+
+# Importing this file is part of `itick-bot run`'s start: it says so, then waits for the test
+# to have sent its signal (bounded, so that a broken test cannot hang the run).
+Path("importing").touch()
+deadline = time.monotonic() + 20
+while not Path("go").exists() and time.monotonic() < deadline:
+    time.sleep(0.01)
+
+
+class Idle(Strategy):
+    def on_start(self) -> None:
+        Path("on_start_ran").touch()
+"""
+
+STUCK_STOP = """\
+import time
+from pathlib import Path
+
+from itick_bot import Depth, Strategy
+
+
+class StuckStop(Strategy):
+    \"\"\"Says when it has seen the market, and hangs in on_stop (for 20 s at most).\"\"\"
+
+    def on_depth(self, depth: Depth) -> None:
+        Path("ready").touch()
+
+    def on_stop(self) -> None:
+        Path("stopping").touch()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+"""
+
+SLOW_TRADER = """\
+import anyio
+
+from itick_bot import Strategy, Tick
+
+
+class SlowTrader(Strategy):
+    \"\"\"Buys once, then takes far longer over each trade than the feed takes to send the next
+    (deliberately): a single strategy runs on the engine's task, so the engine falls behind.\"\"\"
+
+    def on_start(self) -> None:
+        self.bought = False
+
+    async def on_tick(self, tick: Tick) -> None:
+        if not self.bought:
+            self.bought = True
+            self.buy(tick.symbol, 0.001)
+        await anyio.sleep(0.25)
 """
 
 
@@ -198,6 +259,8 @@ def test_a_signal_stops_the_run_gracefully_with_the_report(
     assert report["duration_s"] < 25
     assert by_name(report)["Trader"]["state"] == "stopped"
     assert report["feed"]["frames_total"] > 0
+    assert report["stopped"] == "signal"
+    assert report["stop_reason"] == f"{signum.name} received"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -233,58 +296,181 @@ def test_a_signal_during_a_slow_on_start_still_stops_gracefully_with_the_report(
     assert by_name(json_report(stdout))["SlowStart"]["state"] == "stopped"
 
 
-def test_a_strategy_file_that_fails_to_import_exits_4_with_one_line_naming_it(
-    folder: Path,
+# -- a signal before the run is under way -------------------------------------------------------
+
+
+def start_run(folder: Path, strategy: str) -> subprocess.Popen[str]:
+    """`itick-bot run STRATEGY` on the simulator for at most 30 s, its report as JSON."""
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "itick_bot.cli", "run", strategy,
+            "--config", str(sim_config(folder)), "--json", "--ledger", "paper.sqlite",
+            "--duration", "30",
+        ],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def signal_when(
+    proc: subprocess.Popen[str],
+    signum: signal.Signals,
+    ready: Callable[[], bool],
+    then: Callable[[], None] = lambda: None,
+) -> tuple[int, str, str]:
+    """Send `signum` as soon as `ready()`, then call `then`; the exit status, stdout, stderr."""
+    try:
+        deadline = time.monotonic() + 20
+        while not ready():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never got ready for the signal"
+            time.sleep(0.001)
+        proc.send_signal(signum)
+        then()
+        stdout, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stdout, stderr
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has a handler of its own for SIGTERM (Linux's /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signal.SIGTERM - 1) & 1)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_as_soon_as_the_process_can_take_one_still_ends_with_the_report(
+    folder: Path, signum: signal.Signals
 ) -> None:
-    (folder / "broken.py").write_text("import no_such_module_here\n", encoding="utf-8")
+    # The first moment itick-bot can do anything about a signal is when it installs its own
+    # handlers, as `main` starts (before then, Python ends the process): signal right then.
+    proc = start_run(folder, "trader.py")
 
-    result = itick_bot("run", "broken.py", "--config", str(sim_config(folder)), cwd=folder)
+    status, stdout, stderr = signal_when(proc, signum, lambda: catches_sigterm(proc.pid))
 
-    assert result.returncode == 4
-    assert result.stdout == ""
-    [line] = result.stderr.splitlines()
-    assert line.startswith("itick-bot run: error: broken.py")
-    assert "no_such_module_here" in line
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+    report = json_report(stdout)
+    assert report["stopped"] == "signal"
+    assert report["stop_reason"] == (
+        f"{signum.name} received before the run started (no strategy was started)"
+    )
+    assert by_name(report)["Trader"]["state"] == "created"
+    assert report["engine"]["events"] == {}
+    assert report["feed"]["connects"] == 0
+    assert report["account"]["ledger"] == "paper.sqlite"
 
 
-def test_a_raising_strategy_is_reported_failed_while_the_other_keeps_trading(
-    folder: Path,
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_strategy_file_is_imported_ends_with_the_report_and_starts_nothing(
+    folder: Path, signum: signal.Signals
 ) -> None:
-    config = sim_config(
-        folder,
-        '[[strategies]]\nid = "healthy"\npath = "trader.py"\n'
-        '[[strategies]]\nid = "fragile"\npath = "raiser.py"\n',
+    (folder / "slow_import.py").write_text(SLOW_IMPORT, encoding="utf-8")
+    proc = start_run(folder, "slow_import.py")
+
+    status, stdout, stderr = signal_when(
+        proc, signum, (folder / "importing").exists, then=(folder / "go").touch
     )
 
-    result = itick_bot(
-        "run", "--config", str(config), "--duration", "2", "--json", "--ledger", "p.sqlite",
-        cwd=folder,
-    )  # fmt: skip
-
-    assert result.returncode == 0, result.stderr
-    strategies = by_name(json_report(result.stdout))
-    fragile, healthy = strategies["fragile"], strategies["healthy"]
-    assert fragile["state"] == "failed"
-    assert fragile["error"].startswith("on_depth raised RuntimeError: deliberate failure at ")
-    assert fragile["error"].endswith("raiser.py:6")
-    assert healthy["state"] == "stopped"
-    assert healthy["events"]["on_depth"] > 10
-    assert healthy["fills"] > 0
-    assert "strategy stopped on an error" in result.stderr  # said when it happened
+    assert status == 0, stderr
+    report = json_report(stdout)
+    assert report["stopped"] == "signal"
+    assert report["stop_reason"].startswith(f"{signum.name} received before the run started")
+    assert by_name(report)["Idle"]["state"] == "created"
+    assert not (folder / "on_start_ran").exists()  # not started, so it cannot have ordered
+    assert report["feed"]["connects"] == 0
 
 
-def test_a_run_where_every_strategy_fails_stops_early_and_exits_4(folder: Path) -> None:
+def test_a_second_ctrl_c_while_the_run_stops_ends_it_at_once_with_status_130(
+    folder: Path,
+) -> None:
+    (folder / "stuck_stop.py").write_text(STUCK_STOP, encoding="utf-8")
+    proc = start_run(folder, "stuck_stop.py")
+    started = time.monotonic()
+
+    status, stdout, stderr = signal_when(
+        proc,
+        signal.SIGINT,
+        (folder / "ready").exists,
+        then=lambda: signal_when_stopping(proc, folder / "stopping"),
+    )
+
+    assert status == 130, stderr
+    assert time.monotonic() - started < 15  # not the 20 s the stuck on_stop would take
+    assert '"stop_reason"' not in stdout  # no report
+    [line] = [ln for ln in stderr.splitlines() if ln.startswith("itick-bot run:")]
+    assert line == (
+        "itick-bot run: stopped at once by a second Ctrl-C, without the report "
+        "(every fill is in the ledger)"
+    )
+
+
+def signal_when_stopping(proc: subprocess.Popen[str], stopping: Path) -> None:
+    """The second Ctrl-C, once the strategy is stuck in on_stop."""
+    deadline = time.monotonic() + 20
+    while not stopping.exists():
+        assert time.monotonic() < deadline, "on_stop never ran"
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGINT)
+
+
+# -- the engine falls behind the feed -----------------------------------------------------------
+
+
+def run_falling_behind(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`itick-bot run` of the deliberately slow strategy with room for only 50 waiting events."""
+    (folder / "slow_trader.py").write_text(SLOW_TRADER, encoding="utf-8")
     config = sim_config(folder)
-
-    result = itick_bot(
-        "run", "raiser.py", "--config", str(config), "--duration", "25", "--json",
-        "--ledger", "p.sqlite", cwd=folder,
+    text = config.read_text(encoding="utf-8").replace("[sim]", "max_pending = 50\n[sim]", 1)
+    config.write_text(text, encoding="utf-8")
+    return itick_bot(
+        "run", "slow_trader.py", "--config", str(config), "--duration", "30",
+        "--ledger", "paper.sqlite", *args, cwd=folder,
     )  # fmt: skip
 
-    assert result.returncode == 4
+
+def test_an_engine_that_falls_behind_ends_with_the_report_one_line_and_status_5(
+    folder: Path,
+) -> None:
+    result = run_falling_behind(folder, "--json")
+
+    assert result.returncode == 5, result.stderr
     report = json_report(result.stdout)
-    assert report["duration_s"] < 20
-    assert by_name(report)["Raiser"]["state"] == "failed"
+    assert report["duration_s"] < 25
+    assert report["stopped"] == "fell_behind"
+    assert report["stop_reason"].startswith("the engine fell ")
+    assert report["stop_reason"].endswith(
+        " events behind the feed (more than [feed] max_pending = 50)"
+    )
+    [slow] = report["strategies"]
+    assert slow["state"] == "stopped"  # on_stop ran: stopped, not failed
+    # What it did until then is in the report, as in the ledger.
+    [recorded] = read_ledger(folder / "paper.sqlite").strategies
+    assert slow["orders"] == recorded["orders"] == 1
+    assert slow["fills"] == recorded["fills"]
+    [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("itick-bot run:")]
+    assert line.startswith("itick-bot run: error: the engine fell ")
+    assert line.endswith(
+        "the run was stopped rather than lose events. Make the strategy faster, subscribe "
+        "fewer symbols or types, or raise [feed] max_pending"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_the_text_report_says_the_engine_fell_behind(folder: Path) -> None:
+    result = run_falling_behind(folder)
+
+    assert result.returncode == 5, result.stderr
+    assert "\nstopped: the engine fell " in result.stdout
+    assert "strategy SlowTrader (slow_trader.py): stopped" in result.stdout
 
 
 # -- configuration errors ---------------------------------------------------------------------

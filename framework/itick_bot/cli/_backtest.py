@@ -85,7 +85,12 @@ def _handle(args: argparse.Namespace) -> int:
     if args.fills_csv:
         write_fills_csv(result.fills, Path(args.fills_csv))
     if args.plot:
-        write_equity_png(result.equity, Path(args.plot), f"backtest of {', '.join(args.data)}")
+        write_equity_png(
+            result.equity,
+            Path(args.plot),
+            f"backtest of {', '.join(args.data)}",
+            why_empty=result.report["performance"]["not_measured"],
+        )
     if args.json:
         print(msgspec.json.encode(result.report).decode())
     else:

@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = read_ledger(args.file, recent=args.fills)
     # The round trips and win rate of a run's or a backtest's report, over the whole ledger
     # (a ledger keeps no equity curve, so no drawdown or exposure here).
-    trades = performance(ledger_fills(args.file), [])
+    trades = performance(ledger_fills(args.file), [], no_curve="a ledger keeps no equity curve")
     if args.json:
         json.dump(summary.as_dict() | {"performance": trades}, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -13,7 +13,7 @@ import attrs
 import msgspec
 
 from .._logging import configure_logging
-from ..app import load_strategies, run_bot, strategy_specs
+from ..app import RunResult, StopSignals, load_strategies, run_bot, strategy_specs
 from ..config import AppConfig, load_config, resolve_feed
 from ..errors import ConfigError
 
@@ -31,8 +31,13 @@ examples:
         the live iTick feed, still paper trading
 
 exit status: 0 done or stopped (Ctrl-C, SIGTERM, --duration), 2 usage or configuration error,
-3 key refused, 4 strategy could not be loaded or every strategy stopped on an error, 1 other.
+3 key refused, 4 strategy could not be loaded or every strategy stopped on an error, 5 the engine
+fell more than [feed] max_pending events behind the feed (after the report), 130 a second Ctrl-C
+stopped it at once (no report), 1 other.
 """
+
+EXIT_FELL_BEHIND = 5
+"""The run stopped because the engine could not keep up with the feed; its report is printed."""
 
 
 def register(subparsers: Any) -> None:
@@ -80,6 +85,15 @@ def prepare(args: argparse.Namespace) -> tuple[AppConfig, list[Any]]:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    # `main` installs these as the process starts; called any other way, from here on.
+    stop: StopSignals | None = getattr(args, "stop_signals", None)
+    if stop is None:
+        with StopSignals() as stop:
+            return _run(args, stop)
+    return _run(args, stop)
+
+
+def _run(args: argparse.Namespace, stop: StopSignals) -> int:
     config, loaded = prepare(args)
     configure_logging(config.log.level, config.log.format)
     if args.duration is not None and args.duration <= 0:
@@ -92,13 +106,27 @@ def _handle(args: argparse.Namespace) -> int:
             environ=os.environ,
             out=sys.stdout,
             record=Path(args.record) if args.record else None,
+            stop=stop,
         )
     )
+    _print_report(result, args.json)
+    if result.stop.kind == "fell_behind":
+        print(
+            f"itick-bot run: error: {result.stop.reason}; the run was stopped rather than lose "
+            f"events. Make the strategy faster, subscribe fewer symbols or types, or raise "
+            f"[feed] max_pending",
+            file=sys.stderr,
+            flush=True,
+        )
+        return EXIT_FELL_BEHIND
+    return 4 if result.all_failed else 0
+
+
+def _print_report(result: RunResult, as_json: bool) -> None:
     from ..report import render_report
 
-    if args.json:
+    if as_json:
         print(msgspec.json.encode(result.report).decode())
     else:
         print(render_report(result.report))
     sys.stdout.flush()
-    return 4 if result.all_failed else 0
