@@ -159,7 +159,7 @@ def recorder_frame_us(folder: Path, frames: list[str], number: int) -> float:
 
 async def flood(url: str, seconds: float, record: Path | None) -> tuple[float, dict[str, object]]:
     config = FeedConfig(symbols=SYMBOLS, types=("quote", "depth", "tick"))
-    inbox = EventInbox(10_000_000, name="bench")
+    inbox = EventInbox(10_000_000, name="bench", conflate_after=config.conflate_after)
     recorder = Recorder(record) if record is not None else None
     client = FeedClient(
         config, url=url, token=None, transport=make_transport("websockets"), inbox=inbox,

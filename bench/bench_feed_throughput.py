@@ -51,7 +51,7 @@ async def raw_client(url: str, seconds: float) -> float:
 
 async def feed_client(url: str, seconds: float, transport: str) -> tuple[float, dict[str, object]]:
     config = FeedConfig(symbols=("BTCUSDT", "ETHUSDT"), types=("quote", "depth", "tick"))
-    inbox = EventInbox(10_000_000, name="bench")
+    inbox = EventInbox(10_000_000, name="bench", conflate_after=config.conflate_after)
     client = FeedClient(
         config, url=url, token=None, transport=make_transport(transport), inbox=inbox
     )

@@ -78,6 +78,8 @@ knockoff_threshold = 5
 knockoff_backoff = 300.0
 max_frame_bytes = 65536
 max_pending = 500
+conflate_after = 0
+read_batch = 8
 transport = "httpx-ws"
 
 [log]
@@ -108,6 +110,8 @@ def test_every_key_of_feed_and_log_is_read(tmp_path: Path) -> None:
         knockoff_backoff=300.0,
         max_frame_bytes=65536,
         max_pending=500,
+        conflate_after=0,
+        read_batch=8,
         transport="httpx-ws",
     )
     assert config.log == LogConfig(level="debug", format="json")

@@ -322,7 +322,11 @@ async def run_bot(
             if recorder is not None:
                 engine.on_tick = recorder.tick
                 print(f"itick-bot run: recording to {recorder.path}", file=out, flush=True)
-            inbox = EventInbox(config.feed.max_pending, name="the engine")
+            inbox = EventInbox(
+                config.feed.max_pending,
+                name="the engine",
+                conflate_after=config.feed.conflate_after,
+            )
             client = make_feed_client(config, target, inbox, wall, log, recorder)
             try:
                 ended = await _run_live(

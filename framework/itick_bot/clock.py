@@ -26,8 +26,7 @@ class LiveClock:
 
     __slots__ = ()
 
-    def time_ns(self) -> int:
-        return time.time_ns()
+    time_ns = staticmethod(time.time_ns)  # called on every frame: no Python frame in between
 
     def time_ms(self) -> int:
         return time.time_ns() // 1_000_000

@@ -102,6 +102,8 @@ class FeedConfig:
     knockoff_backoff: float = attrs.field(default=120.0, validator=_positive)
     max_frame_bytes: int = attrs.field(default=1 << 20, validator=_positive)
     max_pending: int = attrs.field(default=100_000, validator=_positive)
+    conflate_after: int = attrs.field(default=1_000, validator=attrs.validators.ge(0))
+    read_batch: int = attrs.field(default=64, validator=_positive)
     transport: Literal["websockets", "httpx-ws"] = "websockets"
 
     def __attrs_post_init__(self) -> None:

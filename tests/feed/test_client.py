@@ -57,7 +57,7 @@ FAST = FeedConfig(
 class Harness:
     def __init__(self, config: FeedConfig) -> None:
         self.transport = ScriptedTransport()
-        self.inbox = EventInbox(name="test")
+        self.inbox = EventInbox(name="test", conflate_after=config.conflate_after)  # as `run`
         self.warnings: list[str] = []
         self.infos: list[str] = []
         self.client = FeedClient(
@@ -141,6 +141,22 @@ async def test_frames_become_normalized_events_in_order() -> None:
         assert t.received_ns >= q.received_ns
         assert h.client.stats.frames["quote"] == 1
         assert h.client.stats.frames["depth"] == 1
+
+
+async def test_in_a_burst_the_consumer_gets_its_turn_every_read_batch_frames() -> None:
+    async with running(attrs.evolve(FAST, read_batch=8)) as h:
+        conn = await h.ready()
+        await h.next_event(FeedStatus)  # connected
+        conn.feed(*[QUOTE % (100 + i) for i in range(100)])  # all buffered: no read waits
+        batches: list[list[Any]] = []
+        while sum(map(len, batches)) < 100:
+            first = await h.inbox.get()  # waits until the reader yields
+            batches.append([first, *h.events()])
+
+    assert {len(b) for b in batches[:-1]} == {8}  # 8 frames read in a row, then a turn
+    quotes = [e for b in batches for e in b]
+    assert [q.last for q in quotes] == [100.0 + i for i in range(100)]  # nothing conflated
+    assert h.inbox.conflated == 0
 
 
 async def test_a_refused_key_stops_the_client_with_no_retry() -> None:

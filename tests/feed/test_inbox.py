@@ -107,3 +107,17 @@ def test_it_says_when_a_put_would_replace_a_waiting_event() -> None:
     assert not inbox.would_conflate(tick("BTCUSDT", 2.0))
     inbox.get_nowait()
     assert not inbox.would_conflate(quote("BTCUSDT", 2.0))
+
+
+def test_below_conflate_after_every_event_is_kept_and_above_it_the_newest_wins() -> None:
+    inbox = EventInbox(conflate_after=4)
+    kept = [quote("BTCUSDT", float(i)) for i in range(4)]
+    for event in kept:
+        assert not inbox.would_conflate(event)
+        inbox.put(event)
+    inbox.put(quote("BTCUSDT", 4.0))  # the fifth waits as the symbol's newest quote...
+    assert inbox.would_conflate(quote("BTCUSDT", 5.0))
+    inbox.put(quote("BTCUSDT", 5.0))  # ...and a sixth replaces it
+    inbox.put(tick("BTCUSDT", 6.0))  # trades never conflate
+    assert drain(inbox) == [*kept, quote("BTCUSDT", 5.0), tick("BTCUSDT", 6.0)]
+    assert inbox.conflated == 1

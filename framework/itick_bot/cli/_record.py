@@ -158,7 +158,9 @@ async def _record(config: AppConfig, args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
-        inbox = EventInbox(config.feed.max_pending, name="record")
+        inbox = EventInbox(
+            config.feed.max_pending, name="record", conflate_after=config.feed.conflate_after
+        )
         client = make_feed_client(config, target, inbox, clock, log, recorder)
         status = _StatusLine(sys.stderr, recorder) if sys.stderr.isatty() else None
         started = time.monotonic()

@@ -111,7 +111,9 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
     clock = LiveClock()
     async with feed_target(config.feed, os.environ, config.sim) as target:
         print(f"itick-bot tail: connecting to {target.describe()}", file=sys.stderr, flush=True)
-        inbox = EventInbox(config.feed.max_pending, name="tail")
+        inbox = EventInbox(
+            config.feed.max_pending, name="tail", conflate_after=config.feed.conflate_after
+        )
         client = make_feed_client(config, target, inbox, clock, log)
         failure: list[BaseException] = []
 

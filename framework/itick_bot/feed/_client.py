@@ -39,6 +39,7 @@ from ..protocol import (
     ServerNotice,
     Subscribed,
     SubscribeRefused,
+    decode_frame,
 )
 from ._inbox import EventInbox
 from ._stats import FeedStats
@@ -240,7 +241,9 @@ class FeedClient:
         # The hot path: no logging, no awaits but the socket's, nothing allocated that the event
         # itself does not need.
         receive = conn.receive
-        decode = proto.receive
+        decode = decode_frame
+        max_bytes = self.config.max_frame_bytes
+        on_event = proto.on_event
         inbox = self._inbox
         put = inbox.put
         checkpoint = anyio.lowlevel.checkpoint
@@ -251,26 +254,26 @@ class FeedClient:
         record = self._recorder.frame if self._recorder is not None else None
         if stats.first_frame_ns is None:
             stats.first_frame_ns = now_ns()
+        read_batch = batch = self.config.read_batch
         while True:
             frame = await receive()
             now = now_ns()
             stats.last_frame_ns = now
             if record is not None:
                 record(now, frame)
-            event = decode(frame, now)
+            event = decode(frame, now, max_bytes)
             kind = kinds.get(event.__class__)
             if kind is not None:
                 frames[kind] += 1
-                if inbox.pending and inbox.would_conflate(event):
-                    # A burst (frames already buffered, so `receive` did not wait) would replace
-                    # an event the engine has not taken yet: let it take it first. A newer depth
-                    # replacing one the engine never saw would make the books, and so the orders
-                    # and fills, differ from a backtest of the recording, which replays every
-                    # frame. Only if the engine still lags after that does conflation happen.
-                    await checkpoint()
                 put(event)
+                batch -= 1
+                if not batch:
+                    # In a burst `receive` returns frames already buffered without waiting:
+                    # every `read_batch` frames the consumer gets its turn.
+                    batch = read_batch
+                    await checkpoint()
             else:
-                self._handle(event)
+                self._handle(on_event(event, now))
 
     def _handle(self, event: Event) -> Event:
         """Count and act on one event outside the hot path (replies, malformed frames)."""

@@ -2,9 +2,10 @@
 what must not be dropped.
 
 The reader puts every event without waiting. While the consumer keeps up, every event is
-delivered in order. When it lags, a `Quote` or `Depth` waiting in the queue is replaced in place
-by a newer one for the same symbol (conflation: the newest market state wins); ticks, bars, feed
-status and everything else keep their place and are never dropped. If more than `max_pending`
+delivered in order. When it lags (more than `conflate_after` events waiting; 0, the default,
+conflates as soon as anything waits), a `Quote` or `Depth` waiting in the queue is replaced in
+place by a newer one for the same symbol (conflation: the newest market state wins); ticks, bars,
+feed status and everything else keep their place and are never dropped. If more than `max_pending`
 events are waiting, the consumer is too far behind: `get` raises `SlowConsumerError` saying so,
 rather than anything being lost silently.
 """
@@ -28,6 +29,7 @@ class EventInbox:
     __slots__ = (
         "_closed",
         "_conflate",
+        "_conflate_after",
         "_items",
         "_latest",
         "_waiter",
@@ -45,8 +47,11 @@ class EventInbox:
         *,
         name: str = "consumer",
         conflate: tuple[type, ...] = (Quote, Depth),
+        conflate_after: int = 0,
     ) -> None:
         self.max_pending = max_pending
+        # Below this many waiting events nothing conflates: the consumer sees every event.
+        self._conflate_after = conflate_after
         self.name = name
         # Classes whose waiting instances are replaced by newer ones for the same `.symbol`.
         self._conflate = frozenset(conflate)
@@ -63,7 +68,7 @@ class EventInbox:
     def put(self, event: Any) -> None:
         """Queue one event. Never blocks and never raises."""
         cls = event.__class__
-        if cls in self._conflate:
+        if cls in self._conflate and len(self._items) >= self._conflate_after:
             key = (cls, event.symbol)
             if key in self._latest:
                 self._latest[key] = event
@@ -86,7 +91,11 @@ class EventInbox:
         """Whether `put(event)` would replace an event still waiting (the consumer is behind
         on that symbol)."""
         cls = event.__class__
-        return cls in self._conflate and (cls, event.symbol) in self._latest
+        return (
+            cls in self._conflate
+            and len(self._items) >= self._conflate_after
+            and (cls, event.symbol) in self._latest
+        )
 
     def get_nowait(self) -> Any | None:
         """The next event, or None when nothing is waiting."""
