@@ -331,7 +331,7 @@ MALFORMED: dict[str, tuple[str | bytes, MalformedReason]] = {
     "bool price": (frame(s="X", ld=True, t=1, type="quote"), "wrong_shape"),
     "legacy period not an integer": (
         json.dumps(
-            {"code": 0, "data": {"s": "X", "t": "1", "k": {"t": 1, "o": 1, "h": 1, "l": 1, "c": 1}}}
+            {"code": 0, "data": {"s": "X", "t": 1.5, "k": {"t": 1, "o": 1, "h": 1, "l": 1, "c": 1}}}
         ),
         "wrong_shape",
     ),

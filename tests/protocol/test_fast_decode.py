@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from itick_bot.model import Bar, Depth, Quote, Tick
 from itick_bot.protocol import (
+    Malformed,
     _fast,
     decode_frame,
     render_depth,
@@ -79,7 +80,9 @@ def _levels(draw: st.DrawFn) -> Any:
 @st.composite
 def near_frames(draw: st.DrawFn) -> str:
     """A data frame of one kind with every field valid, missing, or of another form."""
-    kind = draw(st.sampled_from(["quote", "tick", "depth", "kline@1", "kline@10", "kline@11"]))
+    kind = draw(
+        st.sampled_from(["quote", "tick", "depth", "kline@1", "kline@10", "kline@11", "legacy"])
+    )
     data: dict[str, Any] = {}
     _put(data, "s", draw(st.one_of(_symbols, st.just(_ABSENT), st.none())))
     _put(data, "r", draw(_regions))
@@ -93,7 +96,17 @@ def near_frames(draw: st.DrawFn) -> str:
     if kind == "depth":
         _put(data, "a", draw(_levels()))
         _put(data, "b", draw(_levels()))
-    data["type"] = kind
+    if kind == "legacy":  # the period in `t`, the bar nested in `k`, no `type` (mostly)
+        bar: dict[str, Any] = {}
+        for key in ("t", "o", "h", "l", "c", "v", "tu"):
+            _put(bar, key, draw(st.one_of(_finite, _fields)))
+        data["t"] = draw(
+            st.one_of(st.integers(0, 12), st.sampled_from(["3", 2.0, 2.5]), _numberish)
+        )
+        data["k"] = draw(st.sampled_from([bar, None, [], "k"]))
+        _put(data, "type", draw(st.sampled_from([_ABSENT, _ABSENT, "", "kline@1", None])))
+    else:
+        data["type"] = kind
     items = list(data.items())
     order = draw(st.permutations(items))  # iTick sends `type` last; any order is JSON
     frame: dict[str, Any] = {"code": draw(st.sampled_from([0, 1, None])), "data": dict(order)}
@@ -160,12 +173,27 @@ def test_numeric_strings_take_the_fast_path() -> None:
     assert _fast_only(text) == Tick("BTCUSDT", 67000.5, 0.25, 1_731_660_000_000, None, "", RECEIVED)
 
 
-def test_replies_and_legacy_klines_are_left_to_the_tolerant_decoder() -> None:
+def test_legacy_klines_take_the_fast_path() -> None:
     legacy = render_kline(
-        "ETH_USDT", "", period=1, open_time=1_731_660_060_000, open_=1.0, high=2.0, low=0.5,
+        "ETH_USDT", "", period=2, open_time=1_731_660_000_000, open_=1.0, high=2.0, low=0.5,
         close=1.5, volume=3.0, turnover=4.0, legacy=True,
     )  # fmt: skip
-    for text in (legacy, '{"code":1,"msg":"ok","resAc":"auth"}', '{"resAc":"pong","data":{}}'):
+    assert _fast_only(legacy) == Bar(
+        "ETHUSDT", "5m", 1_731_660_000_000, 1.0, 2.0, 0.5, 1.5, 3.0, 4.0, "", RECEIVED
+    )
+    period_as_text = legacy.replace('"t": 2,', '"t": "2",').replace('"t":2,', '"t":"2",')
+    assert period_as_text != legacy
+    assert decode_frame(period_as_text, RECEIVED) == _fast_only(legacy)
+    # `type` present, even empty, makes it no legacy kline: as the tolerant decoder says.
+    typed = json.loads(legacy)
+    typed["data"]["type"] = ""
+    event = decode_frame(json.dumps(typed), RECEIVED)
+    assert isinstance(event, Malformed)
+    assert event.reason == "unknown_type"
+
+
+def test_replies_are_left_to_the_tolerant_decoder() -> None:
+    for text in ('{"code":1,"msg":"ok","resAc":"auth"}', '{"resAc":"pong","data":{}}'):
         with pytest.raises(AssertionError, match="not taken by the fast path"):
             _fast_only(text)
         assert decode_frame(text, RECEIVED) == decode_tolerant(text, RECEIVED)

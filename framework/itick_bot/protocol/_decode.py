@@ -228,8 +228,11 @@ def _kline_flat(data: _Data, kind: str, received_ns: int) -> Bar:
 def _kline_nested(data: _Data, received_ns: int) -> Bar:
     symbol, region = _symbol(data)
     period = data.t
-    if period.__class__ is not int:
-        raise _Bad("wrong_shape", "legacy kline: field 't' (period) is not an integer")
+    if period.__class__ is not int:  # a period sent as "1" or 1.0 is still period 1
+        number = None if period is None else _num(period, "t")
+        if number is None or not number.is_integer():
+            raise _Bad("wrong_shape", "legacy kline: field 't' (period) is not an integer")
+        period = int(number)
     return _bar(symbol, region, period, data.k, received_ns)  # type: ignore[arg-type]
 
 

@@ -5,7 +5,7 @@ them, in lax mode so that numeric strings become numbers in C, with every float 
 be finite and every time to a range where a float and an int agree. What is left in Python is
 the symbol (a cached lookup), absent fields, and building the event.
 
-Anything this path does not take whole (a reply, a legacy nested kline, a missing field, a null,
+Anything this path does not take whole (a reply, an unknown type, a missing field, a null,
 a number it cannot read, levels out of rank order, an empty symbol), `decode_tolerant` of
 `_decode` reads again from the start. So the result, `Malformed` included, is the one that
 decoder alone gives (`tests/protocol/test_fast_decode.py` checks it on
@@ -48,10 +48,32 @@ class _Level(msgspec.Struct, gc=False):
     po: Ms = _NO_MS
 
 
+class _Kline(msgspec.Struct, frozen=True, gc=False):
+    """The bar of the legacy nested kline (`data.k`)."""
+
+    t: Ms = _NO_MS
+    o: Fin = _NONE
+    h: Fin = _NONE
+    l: Fin = _NONE  # noqa: E741 - iTick's field name
+    c: Fin = _NONE
+    v: Fin = _NONE
+    tu: Fin = _NONE
+
+
+class _Absent(str):
+    """The type of a frame without `type` (a legacy kline), told apart from any string sent."""
+
+    __slots__ = ()
+
+
+_NO_K: Final = _Kline()
+_NO_TYPE: Final = _Absent()
+
+
 class _Data(msgspec.Struct, gc=False):
     # One struct for every kind: a tagged union would be cleaner, but msgspec then has to scan
     # ahead for `type` (iTick sends it last), which made a depth frame 50% slower to decode.
-    type: str = ""
+    type: str = _NO_TYPE
     s: str = ""
     r: str = ""
     ld: Fin = _NONE
@@ -65,6 +87,7 @@ class _Data(msgspec.Struct, gc=False):
     c: Fin = _NONE
     a: list[_Level] = []
     b: list[_Level] = []
+    k: _Kline = _NO_K
 
 
 class _Frame(msgspec.Struct, gc=False):
@@ -132,9 +155,18 @@ def decode_frame(
         if ld == ld and v == v:
             return Tick(symbol, ld, v, t, None if tu != tu else tu, region, received_ns)
     else:
-        interval = _KLINES.get(kind)
-        o, h, low, c, v, tu = data.o, data.h, data.l, data.c, data.v, data.tu
-        if interval is not None and data.t >= 0 and o == o and h == h and low == low and c == c:
+        k = data.k
+        if k is _NO_K:  # the current flat form: `"type":"kline@N"`, the bar in `data`
+            interval = _KLINES.get(kind)
+            bar: _Data | _Kline = data
+        elif kind.__class__ is _Absent:  # the legacy form: period in `data.t`, the bar in `data.k`
+            interval = KLINE_PERIODS.get(data.t)
+            bar = k
+            t = k.t
+        else:  # a `type` and a nested bar: no form iTick sends
+            return decode_tolerant(frame, received_ns, max_frame_bytes)
+        o, h, low, c, v, tu = bar.o, bar.h, bar.l, bar.c, bar.v, bar.tu
+        if interval is not None and bar.t >= 0 and o == o and h == h and low == low and c == c:
             return Bar(
                 symbol, interval, t, o, h, low, c, 0.0 if v != v else v, 0.0 if tu != tu else tu,
                 region, received_ns,
