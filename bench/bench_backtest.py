@@ -8,9 +8,10 @@
    frames of a step spread over it, an idle tick between steps.
 2. Over that file, in the same run: reading alone (`read_recording`), reading plus bare
    `decode_frame`, and `run_backtest` through the engine, the paper broker (a ledger on disk)
-   and a strategy: `bench/strategies/noop.py` (`Noop`), and `strategies/spread.py` quoting
-   BTCUSDT (records/s and frames/s, wall time). A backtest always writes its ledger with
-   `ledger_sync = "normal"`, whatever the config says.
+   and a strategy: `bench/strategies/noop.py` (`Noop`), `strategies/sma_cross.py` (the simple
+   strategy: market orders on moving-average crosses of 1m bars) and `strategies/spread.py`
+   quoting BTCUSDT (a busy market maker); records/s and frames/s, wall time. A backtest always
+   writes its ledger with `ledger_sync = "normal"`, whatever the config says.
 3. `Recorder.frame`: µs per frame (the live path's share: format a line, append it; the writer
    thread compresses), over the same mixed frames.
 4. A flooded loopback feed (`itick-bot sim --rate 0` in its own process) read by `FeedClient`
@@ -118,6 +119,11 @@ STRATEGIES = {
         "params": {"symbol": "BTCUSDT", "edge_bps": 0.5, "requote_bps": 1.0},
     },
     "noop": {"path": str(REPO / "bench" / "strategies" / "noop.py"), "class_name": "Noop"},
+    # The simple strategy: a few orders on moving-average crosses of 1m bars.
+    "sma": {
+        "path": str(REPO / "strategies" / "sma_cross.py"),
+        "params": {"symbol": "BTCUSDT", "fast": 3, "slow": 8},
+    },
 }
 
 
@@ -216,7 +222,7 @@ def main() -> None:
             f"read + decode:    {decoded:>10,} frames   {decoded / t_dec:>12,.0f} frames/s "
             f"(decode_frame alone ~{(t_dec - t_read) / decoded * 1e6:.2f} µs/frame)"
         )
-        for name, sync in (("noop", "normal"), ("spread", "normal")):
+        for name, sync in (("noop", "normal"), ("sma", "normal"), ("spread", "normal")):
             report, t_bt = backtest(path, folder, name, sync)
             total, replayed = report["feed"]["frames_total"], report["feed"]["records"]
             [strategy] = report["strategies"]

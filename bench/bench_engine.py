@@ -9,6 +9,8 @@ stamp per frame. Then, round after round on the same frames:
 
 - `orjson.loads` and untyped `msgspec.json.decode`: bare JSON parsing of every frame into dicts
   and lists (no types, no validation); the faster of the two is the "bare" floor of the ratios;
+- msgspec's typed decode into a Struct (the first step of `decode_frame`, no event made): the
+  floor of a typed decoder, shown for comparison (not a floor of the ratios);
 - `decode_frame`: the project's typed decode alone (msgspec, symbol canonicalization, event);
 - engine, no strategy: `decode_frame` then `Engine.process` (books, bars, the paper broker with
   no orders, equity sampling) with nobody to dispatch to;
@@ -50,6 +52,7 @@ from itick_bot.bars import BarStore
 from itick_bot.broker import BrokerConfig, PaperBroker
 from itick_bot.engine import Engine, EngineClock, MarketState
 from itick_bot.protocol import decode_frame
+from itick_bot.protocol._fast import _decoder as _fast_decoder
 from itick_bot.sim._render import flood_cycle
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT", "BNBUSDT", "DOGEUSDT", "ADAUSDT", "EURUSD")
@@ -103,6 +106,15 @@ def run_orjson(stream: Stream) -> int:
 
 def run_msgspec(stream: Stream) -> int:
     loads = msgspec.json.Decoder().decode
+    start = time.perf_counter_ns()
+    for text in stream.texts:
+        loads(text)
+    return time.perf_counter_ns() - start
+
+
+def run_typed(stream: Stream) -> int:
+    """msgspec's typed decode into a Struct: the decoder's own first step, no event made."""
+    loads = _fast_decoder.decode
     start = time.perf_counter_ns()
     for text in stream.texts:
         loads(text)
@@ -189,7 +201,9 @@ HEADER = (
     f"{'µs − decode':>11}"
 )
 STAGES = (
-    ("decode_frame", "_decode.py", "decode_frame"),
+    ("decode_frame", "_fast.py", "decode_frame"),
+    ("  msgspec typed decode", "~", "<method 'decode' of 'msgspec.json.Decoder' objects>"),
+    ("  depth levels", "_fast.py", "_levels"),
     ("Engine.process", "_engine.py", "process"),
     ("  Engine._advance (clock, due orders, equity, bar deadlines)", "_engine.py", "_advance"),
     ("  OrderBook.apply (snapshot checks)", "book.py", "apply"),
@@ -197,8 +211,8 @@ STAGES = (
     ("  PaperBroker.on_tick (no orders)", "_broker.py", "on_tick"),
     ("  BarStore.on_tick", "_store.py", "on_tick"),
     ("  BarStore.on_kline", "_store.py", "on_kline"),
-    ("  Engine._deliver (into the strategy's inbox)", "_engine.py", "_deliver"),
-    ("StrategyRunner.drain (inbox out, hook called)", "_runner.py", "drain"),
+    ("  Engine._deliver (into the strategy's queue)", "_engine.py", "_deliver"),
+    ("StrategyRunner.drain_now (queue out, hook called)", "_runner.py", "drain_now"),
 )
 
 
@@ -218,6 +232,7 @@ def measure(stream: Stream, rounds: int, batch: int, *, full: bool) -> None:
     for _ in range(rounds):
         timed("orjson", lambda: run_orjson(stream))
         timed("msgspec", lambda: run_msgspec(stream))
+        timed("typed", lambda: run_typed(stream))
         timed("decode", lambda: run_decode(stream))
         if full:
             timed("bare engine", lambda: run_engine(stream, with_strategy=False))
@@ -229,6 +244,7 @@ def measure(stream: Stream, rounds: int, batch: int, *, full: bool) -> None:
     print(HEADER)
     print(row("orjson.loads", med["orjson"], n, floor, d))
     print(row("msgspec.json.decode (untyped)", med["msgspec"], n, floor, d))
+    print(row("msgspec typed, into a Struct", med["typed"], n, floor, d))
     print(row("decode_frame (typed events)", d, n, floor, d))
     if full:
         print(row("engine, no strategy", med["bare engine"], n, floor, d))
