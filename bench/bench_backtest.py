@@ -11,7 +11,8 @@
    and a strategy: `bench/strategies/noop.py` (`Noop`), `strategies/sma_cross.py` (the simple
    strategy: market orders on moving-average crosses of 1m bars) and `strategies/spread.py`
    quoting BTCUSDT (a busy market maker); records/s and frames/s, wall time. A backtest always
-   writes its ledger with `ledger_sync = "normal"`, whatever the config says.
+   writes its ledger with `ledger_sync = "normal"`, whatever the config says, and commits its
+   changes in groups of 256.
 3. `Recorder.frame`: µs per frame (the live path's share: format a line, append it; the writer
    thread compresses), over the same mixed frames.
 4. A flooded loopback feed (`itick-bot sim --rate 0` in its own process) read by `FeedClient`

@@ -221,3 +221,28 @@ def test_cancelling_an_unknown_order_names_it(market: Market) -> None:
 def test_an_in_memory_ledger_needs_no_file() -> None:
     with PaperBroker(BrokerConfig(), ManualClock(), ":memory:") as broker:
         assert broker.started == "seeded"
+
+
+def _orders_on_disk(path: Path) -> int:
+    """What another reader of the file sees: committed rows only."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM orders").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_backtest_ledger_commits_its_changes_in_groups_and_the_rest_on_close(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "grouped.sqlite"
+    broker = PaperBroker(BrokerConfig(), ManualClock(START_NS), path, ledger_group=3)
+    on_disk = []
+    for price in (60000.0, 60001.0, 60002.0, 60003.0):
+        broker.buy("BTCUSDT", 0.001, price)  # one change each
+        on_disk.append(_orders_on_disk(path))
+    assert len(broker.open_orders()) == 4  # the broker itself sees every change at once
+    broker.close()
+
+    assert on_disk == [0, 0, 3, 3]
+    assert _orders_on_disk(path) == 4

@@ -48,11 +48,14 @@ class PaperBroker:
         config: BrokerConfig,
         clock: Clock,
         ledger_path: str | os.PathLike[str] | None = None,
+        *,
+        ledger_group: int = 1,
     ) -> None:
         self.config = config
         self._clock = clock
         path = config.ledger if ledger_path is None else ledger_path
-        self._ledger = Ledger(path, config.ledger_sync)
+        # `ledger_group` > 1: commit every that many changes (backtests only; see `Ledger`).
+        self._ledger = Ledger(path, config.ledger_sync, group=ledger_group)
         self._account = Account()
         self._venues: dict[str, Venue] = {}
         self._open: dict[str, WorkingOrder] = {}

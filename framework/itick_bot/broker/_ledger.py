@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
@@ -142,8 +143,13 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> sqlite3
 class Ledger:
     """Reads and writes one ledger file for one broker."""
 
-    def __init__(self, path: str | os.PathLike[str], sync: str = "full") -> None:
+    def __init__(self, path: str | os.PathLike[str], sync: str = "full", *, group: int = 1) -> None:
+        """`group` > 1 commits every `group` writes (and on `close`) instead of each: for a
+        ledger that is rebuilt by running again (a backtest's), never for a live one, since a
+        crash loses what was not committed yet."""
         self.path = os.fspath(path)
+        self._group = group
+        self._uncommitted = 0
         self._conn = connect(self.path)
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -159,7 +165,18 @@ class Ledger:
         return bool(self._conn.execute("PRAGMA user_version").fetchone()[0] == 0)
 
     def close(self) -> None:
-        self._conn.close()
+        """Commit what a group holds (see `group`), then close the file."""
+        try:
+            if self._uncommitted:
+                self._uncommitted = 0
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LedgerError(
+                f"{self.path}: the last changes could not be committed ({exc}); run the backtest "
+                "again once the cause (disk full, file removed, permissions) is fixed"
+            ) from None
+        finally:
+            self._conn.close()
 
     def seed(self, balances: Mapping[str, Decimal], now_ns: int, version: str) -> None:
         """Create the schema of a new ledger and its opening balances, in one transaction."""
@@ -230,7 +247,7 @@ class Ledger:
         """Commit one call's changes in one transaction; raises `LedgerError` when it fails,
         and then nothing of it is on disk."""
         try:
-            with self._transaction() as conn:
+            with self._transaction() if self._group == 1 else self._grouped() as conn:
                 conn.executemany(
                     "INSERT OR REPLACE INTO orders VALUES "
                     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -302,6 +319,24 @@ class Ledger:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
+
+    @contextmanager
+    def _grouped(self) -> Iterator[sqlite3.Connection]:
+        """One write inside the open transaction of its group; the group's last commits it."""
+        conn = self._conn
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._uncommitted = 0
+            raise
+        self._uncommitted += 1
+        if self._uncommitted >= self._group:
+            conn.execute("COMMIT")
+            self._uncommitted = 0
 
 
 class _Transaction:
