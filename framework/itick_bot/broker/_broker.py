@@ -396,7 +396,8 @@ class PaperBroker:
 
     @property
     def ledger_commits(self) -> int:
-        """Transactions committed since this broker opened its ledger."""
+        """Changes written to the ledger since this broker opened it: a transaction each, but
+        with `ledger_group` > 1 (backtests) several share one."""
         return self._ledger.commits
 
     def close(self) -> None:
