@@ -130,6 +130,11 @@ async def run_backtest(
                 lag = (at - first_ns) / 1e9 / speed - (time.monotonic() - wall_start)
                 if lag > 0:
                     await anyio.sleep(lag)
+            # Every record replayed counts, whether or not the engine has anything to do with it
+            # (a server reply, a binary frame, a connection event that is no feed state).
+            last_ns = at
+            count += 1
+            shown.show(count, at, first_ns)
             kind = record.kind
             if kind == "F":
                 event = decode_frame(record.payload, at, max_frame)
@@ -156,9 +161,6 @@ async def run_backtest(
             for runner in runners:
                 if not runner.drain_now():
                     await runner.drain()
-            last_ns = at
-            count += 1
-            shown.show(count, at, first_ns)
             if engine.all_failed.is_set():
                 break
         if first_ns is None:

@@ -56,6 +56,9 @@ async def test_a_recording_backtests_to_a_report_with_the_fills_in_the_ledger(
     assert report["feed"]["frames"]["depth"] == 600
     assert report["feed"]["connects"] == 1
     assert report["feed"]["skipped"] == {}
+    # Every record replayed counts, server replies and connection events too (all but the header).
+    assert report["feed"]["records"] == len(lines_of(recording)) - 1
+    assert report["feed"]["frames"]["control"] > 0
     assert report["account"]["ledger"] == str(tmp_path / "bt.sqlite")
     # The replay clock: the run spans the recorded receive times, not the wall clock.
     assert report["duration_s"] == pytest.approx(600 * STEP_MS / 1000, abs=0.1)
