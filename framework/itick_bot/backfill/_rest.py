@@ -1,14 +1,5 @@
-"""Bar backfill over iTick's REST API (PROTOCOL.md section 8): the last N closed bars per symbol
-and interval, loaded into the `BarStore` before strategies start so indicators are warm on the
-first event (`[bars] backfill = N`).
-
-`fetch_bars` pages backwards through `GET /{market}/kline` (`limit` at most 500, `et = oldest t -
-1`) until it holds N closed bars or the history runs out, drops the bar still forming, removes
-duplicates and returns the bars oldest first. `backfill` runs a few fetches at a time, loads them
-with `BarStore.backfill` and reports, per symbol and interval, how many bars were loaded or what
-went wrong. REST problems never raise: a refused key, a rate limit (HTTP 429, `Retry-After` honoured
-once or twice), an empty history, an HTTP or network error, or an answer of the wrong shape is
-reported and the run goes on with what it has.
+"""One fetch over iTick's REST API (PROTOCOL.md section 8): `fetch_bars` pages backwards through
+`GET /{market}/kline` for one symbol and interval, and the URLs it is sent to.
 
 The key travels only in the `token` header; no message carries it (server texts are scrubbed of
 it, PROTOCOL.md section 9).
@@ -18,43 +9,28 @@ from __future__ import annotations
 
 import email.utils
 import math
-import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import anyio
-import attrs
 import httpx
 
-from ._logging import get_logger
-from .bars import BarStore, align_open_time, next_open_time
-from .config import is_loopback_url, mask_secret
-from .errors import ConfigError
-from .model import INTERVALS, Bar, Interval, kline_of_interval
-from .symbols import split_symbol
+from .._logging import get_logger
+from ..bars import align_open_time, next_open_time
+from ..config import mask_secret
+from ..errors import ConfigError
+from ..model import INTERVALS, Bar, Interval, kline_of_interval
+from ..symbols import split_symbol
+from ._results import BackfillResult, ErrorKind
 
-__all__ = [
-    "MAX_LIMIT",
-    "BackfillReport",
-    "BackfillResult",
-    "ErrorKind",
-    "SeriesBackfill",
-    "backfill",
-    "fetch_bars",
-    "rest_base_url",
-    "rest_market",
-]
+__all__ = ["MAX_LIMIT", "fetch_bars", "rest_base_url", "rest_market", "split_ws_url"]
 
 _log = get_logger("itick_bot.backfill")
 
 MAX_LIMIT: Final = 500
 """The most bars iTick returns for one request."""
-
-ErrorKind: TypeAlias = Literal["key", "rate_limit", "empty", "http", "transport", "unexpected"]
-"""What went wrong: a refused key, HTTP 429 past the retries, no history, another HTTP status,
-no answer at all, or an answer of the wrong shape."""
 
 _MARKET_OF_PATH: Final = {
     "crypto": "crypto",
@@ -80,7 +56,7 @@ Sleep: TypeAlias = Callable[[float], Awaitable[None]]
 # -- URLs -----------------------------------------------------------------------------------------
 
 
-def _split_ws_url(ws_url: str) -> tuple[str, str]:
+def split_ws_url(ws_url: str) -> tuple[str, str]:
     parts = urlsplit(ws_url)
     scheme = _SCHEMES.get(parts.scheme.lower())
     segments = [s for s in parts.path.split("/") if s]
@@ -101,113 +77,13 @@ def rest_base_url(ws_url: str) -> str:
     (`api-free.itick.org` likewise), `ws://127.0.0.1:PORT/crypto` is `http://127.0.0.1:PORT`.
     Query and the market path segment are dropped. Raises `ConfigError` for a URL that names no
     market (see `rest_market`)."""
-    return _split_ws_url(ws_url)[0]
+    return split_ws_url(ws_url)[0]
 
 
 def rest_market(ws_url: str) -> str:
     """The REST market of a feed URL, from its last path segment: `/crypto` (or the legacy `/cws`)
     is `crypto`, so bars come from `GET /crypto/kline`. Raises `ConfigError` otherwise."""
-    return _split_ws_url(ws_url)[1]
-
-
-# -- results --------------------------------------------------------------------------------------
-
-
-@attrs.frozen(kw_only=True)
-class BackfillResult:
-    """What `fetch_bars` got for one symbol and interval."""
-
-    symbol: str
-    region: str
-    interval: Interval
-    requested: int
-    bars: tuple[Bar, ...]
-    """Closed bars, oldest first, strictly increasing open times, at most `requested`."""
-    error: str | None = None
-    """Why fewer bars than asked may have come (None: no problem; the history may still be
-    shorter than asked, see `exhausted`). Never contains the key."""
-    kind: ErrorKind | None = None
-    exhausted: bool = False
-    """The server has no older bars than these."""
-    requests: int = 0
-    """HTTP requests made, retries included."""
-    dropped_forming: int = 0
-    """Rows dropped because their period had not ended at `now_ms`."""
-
-
-@attrs.frozen(kw_only=True)
-class SeriesBackfill:
-    """One line of a `BackfillReport`."""
-
-    symbol: str
-    interval: Interval
-    requested: int
-    fetched: int
-    """Closed bars the REST API gave."""
-    loaded: int
-    """Bars the store took (fewer than `fetched` when it already held some of them)."""
-    error: str | None = None
-    kind: ErrorKind | None = None
-    exhausted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def message(self) -> str:
-        """`BTCUSDT 1m: loaded 500 bars`, `... loaded 120 of 500 bars (the history has no
-        more)`, `... loaded 0 of 500 bars: key refused (HTTP 401: invalid token); ...`."""
-        head = f"{self.symbol} {self.interval}: loaded {self.loaded}"
-        head += " bars" if self.loaded == self.requested else f" of {self.requested} bars"
-        notes = []
-        if self.fetched > self.loaded:
-            notes.append(f"{self.fetched - self.loaded} already held")
-        if self.error is None and self.exhausted and self.fetched < self.requested:
-            notes.append("the history has no more")
-        if notes:
-            head += f" ({'; '.join(notes)})"
-        return head if self.error is None else f"{head}: {self.error}"
-
-
-@attrs.frozen(kw_only=True)
-class BackfillReport:
-    """What `backfill` did, per symbol and interval, in the order they were asked for."""
-
-    entries: tuple[SeriesBackfill, ...]
-    count: int
-    """Bars asked for per symbol and interval."""
-
-    @property
-    def loaded(self) -> int:
-        return sum(e.loaded for e in self.entries)
-
-    @property
-    def ok(self) -> bool:
-        """No error anywhere (a history shorter than asked is no error)."""
-        return all(e.ok for e in self.entries)
-
-    @property
-    def errors(self) -> tuple[SeriesBackfill, ...]:
-        return tuple(e for e in self.entries if not e.ok)
-
-    @property
-    def summary(self) -> str:
-        """One line: `backfill: 4000 bars for 2 symbols x 2 intervals` plus the problems."""
-        symbols = len(dict.fromkeys(e.symbol for e in self.entries))
-        intervals = len(dict.fromkeys(e.interval for e in self.entries))
-        text = (
-            f"backfill: {self.loaded} bars for {symbols} symbol{'s' * (symbols != 1)} x "
-            f"{intervals} interval{'s' * (intervals != 1)}"
-        )
-        bad = self.errors
-        if bad:
-            text += f"; {len(bad)} of {len(self.entries)} incomplete (see below)"
-        return text
-
-    def lines(self) -> list[str]:
-        """The summary, then one line per symbol and interval."""
-        return [self.summary, *(f"  {e.message}" for e in self.entries)]
+    return split_ws_url(ws_url)[1]
 
 
 # -- one fetch ------------------------------------------------------------------------------------
@@ -504,104 +380,3 @@ async def fetch_bars(
         requests=counter[0],
         dropped_forming=len(forming),
     )
-
-
-# -- the entry point ------------------------------------------------------------------------------
-
-
-async def backfill(
-    store: BarStore,
-    ws_url: str,
-    token: str | None,
-    symbols: Iterable[str],
-    intervals: Sequence[Interval] | None,
-    count: int,
-    *,
-    region: str = "BA",
-    now_ms: int | None = None,
-    client: httpx.AsyncClient | None = None,
-    concurrency: int = 4,
-    max_retries: int = 2,
-    max_retry_wait: float = 30.0,
-    request_timeout: float = 10.0,
-) -> BackfillReport:
-    """Load the last `count` closed bars of every symbol and interval into `store`.
-
-    `ws_url` is the feed's WebSocket URL (`wss://api.itick.org/crypto`, or a simulator's
-    `ws://127.0.0.1:PORT/crypto`): the REST address and market come from it (`rest_base_url`,
-    `rest_market`). `token` goes in the `token` header only. `symbols` may carry a region
-    (`BTCUSDT$BA`); others use `region`. `intervals` None means the store's. `now_ms` (epoch ms,
-    default the wall clock) decides which bar is still forming. At most `concurrency` requests
-    run at once, over `client` (not closed here) or else a client of this function's own with
-    `request_timeout` seconds per request.
-
-    Never raises for a REST problem: each failure is in the report (and logged), the bars got
-    before it are loaded, and once the key is refused the fetches not yet started are skipped.
-    Raises `ConfigError` only for a `ws_url` that names no iTick market.
-    """
-    base, market = _split_ws_url(ws_url)
-    wanted = tuple(intervals if intervals is not None else store.intervals)
-    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-    unique: dict[tuple[str, str, Interval], None] = {}
-    for raw in symbols:
-        symbol, own_region = split_symbol(raw)
-        unique.update(((symbol, own_region or region, iv), None) for iv in wanted)
-    jobs = list(unique)
-    results: list[BackfillResult | None] = [None] * len(jobs)
-    if count <= 0 or not jobs:
-        return BackfillReport(entries=(), count=max(count, 0))
-    limiter = anyio.CapacityLimiter(max(1, concurrency))
-    refused: list[str] = []
-
-    async def run(index: int, http: httpx.AsyncClient) -> None:
-        symbol, reg, interval = jobs[index]
-        async with limiter:
-            if refused:
-                results[index] = BackfillResult(
-                    symbol=symbol, region=reg, interval=interval, requested=count, bars=(),
-                    error=f"{refused[0]} (not tried)", kind="key",
-                )  # fmt: skip
-                return
-            result = await fetch_bars(
-                http, base, market, symbol, reg, interval, count, token=token, now_ms=now,
-                max_retries=max_retries, max_retry_wait=max_retry_wait,
-            )  # fmt: skip
-        if result.kind == "key" and not refused:
-            refused.append(result.error or "key refused")
-        results[index] = result
-
-    async def run_all(http: httpx.AsyncClient) -> None:
-        async with anyio.create_task_group() as tg:
-            for index in range(len(jobs)):
-                tg.start_soon(run, index, http)
-
-    if client is not None:
-        await run_all(client)
-    else:
-        # A proxy from the environment applies to iTick, never to a simulator on this machine.
-        trust_env = not is_loopback_url(ws_url)
-        async with httpx.AsyncClient(timeout=request_timeout, trust_env=trust_env) as own:
-            await run_all(own)
-
-    entries: list[SeriesBackfill] = []
-    for result in results:
-        assert result is not None
-        loaded = store.backfill(result.bars)
-        entry = SeriesBackfill(
-            symbol=result.symbol,
-            interval=result.interval,
-            requested=count,
-            fetched=len(result.bars),
-            loaded=loaded,
-            error=result.error,
-            kind=result.kind,
-            exhausted=result.exhausted,
-        )
-        entries.append(entry)
-        if entry.ok:
-            _log.debug("backfilled", line=entry.message)
-        else:
-            _log.warning("backfill incomplete", line=entry.message)
-    report = BackfillReport(entries=tuple(entries), count=count)
-    _log.info(report.summary)
-    return report
