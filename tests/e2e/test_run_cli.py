@@ -268,31 +268,11 @@ def test_a_signal_during_a_slow_on_start_still_stops_gracefully_with_the_report(
     folder: Path, signum: signal.Signals
 ) -> None:
     (folder / "slow_start.py").write_text(SLOW_START, encoding="utf-8")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "itick_bot.cli", "run", "slow_start.py",
-            "--config", str(sim_config(folder)), "--json", "--ledger", "paper.sqlite",
-            "--duration", "30",
-        ],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 20
-        while not (folder / "started").exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "on_start never ran"
-            time.sleep(0.02)
-        proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    proc = start_run(folder, "slow_start.py")
 
-    assert proc.returncode == 0, stderr
+    status, stdout, stderr = signal_when(proc, signum, (folder / "started").exists)
+
+    assert status == 0, stderr
     assert by_name(json_report(stdout))["SlowStart"]["state"] == "stopped"
 
 
