@@ -121,3 +121,16 @@ def test_below_conflate_after_every_event_is_kept_and_above_it_the_newest_wins()
     inbox.put(tick("BTCUSDT", 6.0))  # trades never conflate
     assert drain(inbox) == [*kept, quote("BTCUSDT", 5.0), tick("BTCUSDT", 6.0)]
     assert inbox.conflated == 1
+
+
+def test_a_symbol_never_gets_an_older_quote_after_a_newer_one_around_conflate_after() -> None:
+    inbox = EventInbox(conflate_after=2)
+    inbox.put(quote("BTCUSDT", 1.0))
+    inbox.put(tick("BTCUSDT", 2.0))
+    inbox.put(quote("BTCUSDT", 3.0))  # the queue is at the threshold: waits in a slot
+    assert inbox.get_nowait() == quote("BTCUSDT", 1.0)
+    assert inbox.get_nowait() == tick("BTCUSDT", 2.0)
+    inbox.put(quote("BTCUSDT", 4.0))  # below the threshold, but the slot still waits
+    inbox.put(quote("BTCUSDT", 5.0))
+    assert drain(inbox) == [quote("BTCUSDT", 5.0)]
+    assert inbox.conflated == 2

@@ -68,14 +68,19 @@ class EventInbox:
     def put(self, event: Any) -> None:
         """Queue one event. Never blocks and never raises."""
         cls = event.__class__
-        if cls in self._conflate and len(self._items) >= self._conflate_after:
+        if cls in self._conflate:
             key = (cls, event.symbol)
             if key in self._latest:
+                # Even below `conflate_after`: an event queued behind the slot would reach the
+                # consumer after the newer one that took the slot's place.
                 self._latest[key] = event
                 self.conflated += 1
                 return
-            self._latest[key] = event
-            self._items.append(key)
+            if len(self._items) >= self._conflate_after:
+                self._latest[key] = event
+                self._items.append(key)
+            else:
+                self._items.append(event)
         else:
             self._items.append(event)
         pending = len(self._items)
@@ -91,11 +96,7 @@ class EventInbox:
         """Whether `put(event)` would replace an event still waiting (the consumer is behind
         on that symbol)."""
         cls = event.__class__
-        return (
-            cls in self._conflate
-            and len(self._items) >= self._conflate_after
-            and (cls, event.symbol) in self._latest
-        )
+        return cls in self._conflate and (cls, event.symbol) in self._latest
 
     def get_nowait(self) -> Any | None:
         """The next event, or None when nothing is waiting."""

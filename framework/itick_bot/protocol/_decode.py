@@ -299,6 +299,8 @@ def decode_tolerant(
         return Malformed("invalid_json", str(exc)[:200], "", received_ns)
     except UnicodeEncodeError:  # a str holding lone surrogates is no UTF-8 text
         return Malformed("invalid_json", "text is not valid Unicode", "", received_ns)
+    except RecursionError:  # msgspec recurses into nested arrays and objects
+        return Malformed("wrong_shape", "JSON nested too deeply", "", received_ns)
     data = decoded.data
     try:
         if data is not None and (data.type is not None or data.k is not None):

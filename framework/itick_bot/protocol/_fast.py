@@ -8,11 +8,13 @@ the symbol (a cached lookup), absent fields, and building the event.
 Anything this path does not take whole (a reply, an unknown type, a missing field, a null,
 a number it cannot read, levels out of rank order, an empty symbol), `decode_tolerant` of
 `_decode` reads again from the start. So the result, `Malformed` included, is the one that
-decoder alone gives (`tests/protocol/test_fast_decode.py` checks it on
+decoder alone gives (but for a frame repeating a key with values of different types: the
+tolerant decoder checks each, this path keeps the last) (`tests/protocol/test_fast_decode.py` checks it on
 generated frames); only the common case is fast.
 
-No field here may be optional (`X | None`): in lax mode msgspec reads the string "null" as null
-there, which the tolerant decoder calls a bad number. Absent fields take defaults that no frame
+No number here may be optional (`X | None`): in lax mode msgspec reads the string "null" as null
+there, which the tolerant decoder calls a bad number; the fields of the frame that a data frame
+does not use are `Any`, checked for the types the tolerant decoder wants. Absent fields take defaults that no frame
 can decode to instead: NaN for floats (`x != x` is true only for NaN: "absent"), -1 for times.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -43,8 +45,8 @@ _NO_MS: Final = -1
 
 
 class _Level(msgspec.Struct, gc=False):
-    p: Fin = _NONE
-    v: Fin = _NONE
+    p: Fin
+    v: Fin
     po: Ms = _NO_MS
 
 
@@ -88,13 +90,22 @@ class _Data(msgspec.Struct, gc=False):
     a: list[_Level] = []
     b: list[_Level] = []
     k: _Kline = _NO_K
+    params: Any = None
 
 
 class _Frame(msgspec.Struct, gc=False):
     data: _Data
+    # Unused by data frames, but the tolerant decoder checks their types: so does this path
+    # (in lax mode a typed field would take "1" for 1 where the tolerant decoder refuses it).
+    code: Any = None
+    msg: Any = None
+    resAc: Any = None
 
 
 _decoder: Final = msgspec.json.Decoder(_Frame, strict=False)  # numeric strings are numbers
+_INT_OR_NONE: Final = frozenset({int, type(None)})
+_STR_OR_NONE: Final = frozenset({str, type(None)})
+_PARAMS: Final = frozenset({str, int, type(None)})
 _KLINES: Final = {f"kline@{period}": interval for period, interval in KLINE_PERIODS.items()}
 
 
@@ -103,10 +114,9 @@ def _levels(raw: list[_Level]) -> tuple[Level, ...] | None:
     them) and each has its price and size; None otherwise, for the tolerant decoder."""
     levels = []
     for rank, lv in enumerate(raw, 1):  # faster than comprehensions or `map(attrgetter())`
-        p, v = lv.p, lv.v
-        if lv.po != rank or p != p or v != v:
+        if lv.po != rank:
             return None
-        levels.append((p, v))
+        levels.append((lv.p, lv.v))
     return tuple(levels)
 
 
@@ -122,11 +132,18 @@ def decode_frame(
     if frame.__class__ is not str or len(frame) > max_frame_bytes:
         return decode_tolerant(frame, received_ns, max_frame_bytes)
     try:
-        data = _decoder.decode(frame).data
-    except (msgspec.MsgspecError, UnicodeEncodeError):
+        decoded = _decoder.decode(frame)
+    except (msgspec.MsgspecError, UnicodeEncodeError, RecursionError):
         return decode_tolerant(frame, received_ns, max_frame_bytes)
+    data = decoded.data
     kind = data.type
-    if not data.s:
+    if (
+        not data.s
+        or decoded.code.__class__ not in _INT_OR_NONE
+        or decoded.msg.__class__ not in _STR_OR_NONE
+        or decoded.resAc.__class__ not in _STR_OR_NONE
+        or data.params.__class__ not in _PARAMS
+    ):
         return decode_tolerant(frame, received_ns, max_frame_bytes)
     symbol, region = split_symbol(data.s)  # cached by spelling
     if data.r:
