@@ -3,9 +3,10 @@ strategies wired together for the commands."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
@@ -225,6 +226,8 @@ class StopSignals:
         """The first stop signal received, if any."""
         self.forced = False
         """A second signal came and was handed to the handler in place before this one."""
+        self.on_request: Callable[[], None] | None = None
+        """Called (in the signal handler) on the first signal: how a running loop is told."""
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopSignals:
@@ -249,22 +252,21 @@ class StopSignals:
             # None: a handler not installed from Python; the default is the nearest to it.
             self._previous.setdefault(signum, signal.SIG_DFL if previous is None else previous)
 
-    def rearm(self) -> None:
-        """Record again if installed: an asyncio signal receiver puts the default handlers back
-        when it closes, which would let a signal during the report end the process without it."""
-        if self._previous:
-            for signum in _STOP_SIGNALS:
-                signal.signal(signum, self._record)
-
     def restore(self) -> None:
         """Put back the handlers that were in place before `install`."""
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous.clear()
 
+    @property
+    def installed(self) -> bool:
+        return bool(self._previous)
+
     def _record(self, signum: int, frame: FrameType | None) -> None:
         if self.signum is None:
             self.signum = signum
+            if self.on_request is not None:
+                self.on_request()
             return
         self.forced = True
         self.restore()
@@ -476,12 +478,26 @@ async def _cancel_on_signal(
     *,
     task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
+    """Cancel `scope` on the first SIGINT or SIGTERM.
+
+    The handlers stay Python's own (`StopSignals`), not the event loop's: a second signal must
+    still reach a loop that is stuck in a strategy's synchronous code (an `on_stop` that never
+    returns), where a loop's handler would only queue it."""
+    own = not stop.installed
+    if own:
+        stop.install()  # run_bot called from Python, not by the command
+    loop = asyncio.get_running_loop()
+
+    def cancel() -> None:  # in a signal handler: only tell the loop
+        loop.call_soon_threadsafe(scope.cancel)
+
+    stop.on_request = cancel
     try:
-        with anyio.open_signal_receiver(*_STOP_SIGNALS) as signals:
-            task_status.started()
-            async for signum in signals:
-                stop.signum = signum
-                scope.cancel()
-                return
+        task_status.started()
+        if stop.requested:
+            scope.cancel()
+        await anyio.sleep_forever()
     finally:
-        stop.rearm()
+        stop.on_request = None
+        if own:
+            stop.restore()

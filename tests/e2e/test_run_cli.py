@@ -279,13 +279,13 @@ def test_a_signal_during_a_slow_on_start_still_stops_gracefully_with_the_report(
 # -- a signal before the run is under way -------------------------------------------------------
 
 
-def start_run(folder: Path, strategy: str) -> subprocess.Popen[str]:
-    """`itick-bot run STRATEGY` on the simulator for at most 30 s, its report as JSON."""
+def start_run(folder: Path, strategy: str, duration: float = 30) -> subprocess.Popen[str]:
+    """`itick-bot run STRATEGY` on the simulator for at most `duration` s, its report as JSON."""
     return subprocess.Popen(
         [
             sys.executable, "-m", "itick_bot.cli", "run", strategy,
             "--config", str(sim_config(folder)), "--json", "--ledger", "paper.sqlite",
-            "--duration", "30",
+            "--duration", str(duration),
         ],
         cwd=folder,
         stdout=subprocess.PIPE,
@@ -391,6 +391,31 @@ def test_a_second_ctrl_c_while_the_run_stops_ends_it_at_once_with_status_130(
         "itick-bot run: stopped at once by a second Ctrl-C, without the report "
         "(every fill is in the ledger)"
     )
+
+
+def test_ctrl_c_reaches_a_run_stuck_in_on_stop_after_its_duration(folder: Path) -> None:
+    # The loop is stuck in the strategy's synchronous code: only Python's own signal handlers
+    # (not an event loop's, which would just queue the signal) can still stop it.
+    (folder / "stuck_stop.py").write_text(STUCK_STOP, encoding="utf-8")
+    proc = start_run(folder, "stuck_stop.py", duration=1)
+    started = time.monotonic()
+
+    def ctrl_c_until_it_ends() -> None:
+        # Two signals sent back to back may reach the process as one: repeat until it ends.
+        for _ in range(100):
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=0.1)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    status, _, stderr = signal_when(
+        proc, signal.SIGINT, (folder / "stopping").exists, then=ctrl_c_until_it_ends
+    )
+
+    assert status == 130, stderr
+    assert time.monotonic() - started < 15  # not the 20 s the stuck on_stop would take
 
 
 def signal_when_stopping(proc: subprocess.Popen[str], stopping: Path) -> None:

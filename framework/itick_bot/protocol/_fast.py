@@ -8,14 +8,15 @@ the symbol (a cached lookup), absent fields, and building the event.
 Anything this path does not take whole (a reply, an unknown type, a missing field, a null,
 a number it cannot read, levels out of rank order, an empty symbol), `decode_tolerant` of
 `_decode` reads again from the start. So the result, `Malformed` included, is the one that
-decoder alone gives (but for a frame repeating a key with values of different types: the
-tolerant decoder checks each, this path keeps the last) (`tests/protocol/test_fast_decode.py` checks it on
-generated frames); only the common case is fast.
+decoder alone gives (`tests/protocol/test_fast_decode.py` checks it on generated frames), but
+for a frame repeating a key with values of different types: the tolerant decoder checks each,
+this path keeps the last. Only the common case is fast.
 
 No number here may be optional (`X | None`): in lax mode msgspec reads the string "null" as null
-there, which the tolerant decoder calls a bad number; the fields of the frame that a data frame
-does not use are `Any`, checked for the types the tolerant decoder wants. Absent fields take defaults that no frame
+there, which the tolerant decoder calls a bad number. Absent fields take defaults that no frame
 can decode to instead: NaN for floats (`x != x` is true only for NaN: "absent"), -1 for times.
+The fields of the frame that a data frame does not use are `Any`, checked for the types the
+tolerant decoder wants.
 """
 
 from __future__ import annotations
