@@ -15,8 +15,8 @@ this path keeps the last. Only the common case is fast.
 No number here may be optional (`X | None`): in lax mode msgspec reads the string "null" as null
 there, which the tolerant decoder calls a bad number. Absent fields take defaults that no frame
 can decode to instead: NaN for floats (`x != x` is true only for NaN: "absent"), -1 for times.
-The fields of the frame that a data frame does not use are `Any`, checked for the types the
-tolerant decoder wants.
+A frame with the fields data frames do not carry (`msg`, `resAc`, `params`, a `code` that is no
+int) is left to the tolerant decoder, which checks their types.
 """
 
 from __future__ import annotations
@@ -104,9 +104,6 @@ class _Frame(msgspec.Struct, gc=False):
 
 
 _decoder: Final = msgspec.json.Decoder(_Frame, strict=False)  # numeric strings are numbers
-_INT_OR_NONE: Final = frozenset({int, type(None)})
-_STR_OR_NONE: Final = frozenset({str, type(None)})
-_PARAMS: Final = frozenset({str, int, type(None)})
 _KLINES: Final = {f"kline@{period}": interval for period, interval in KLINE_PERIODS.items()}
 
 
@@ -140,10 +137,12 @@ def decode_frame(
     kind = data.type
     if (
         not data.s
-        or decoded.code.__class__ not in _INT_OR_NONE
-        or decoded.msg.__class__ not in _STR_OR_NONE
-        or decoded.resAc.__class__ not in _STR_OR_NONE
-        or data.params.__class__ not in _PARAMS
+        # A data frame has an int `code` and no `msg`, `resAc` or `params`; a frame with them
+        # is left to the tolerant decoder, which checks their types.
+        or decoded.code.__class__ is not int
+        or decoded.msg is not None
+        or decoded.resAc is not None
+        or data.params is not None
     ):
         return decode_tolerant(frame, received_ns, max_frame_bytes)
     symbol, region = split_symbol(data.s)  # cached by spelling
