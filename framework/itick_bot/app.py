@@ -38,6 +38,8 @@ __all__ = [
     "load_strategies",
     "make_bar_store",
     "make_feed_client",
+    "make_inbox",
+    "make_recorder",
     "run_bot",
     "strategy_specs",
 ]
@@ -294,7 +296,7 @@ async def run_bot(
     from ._logging import get_logger
     from .broker import PaperBroker
     from .engine import Engine, EngineClock, MarketState
-    from .feed import EventInbox
+    from .record import ensure_new
     from .report import build_run_report
 
     log = get_logger("itick_bot.run")
@@ -320,15 +322,15 @@ async def run_bot(
             )
             for item in loaded:
                 engine.add(item.strategy, item.name)
-            recorder = _recorder(config, target, record, wall) if record is not None else None
+            recorder = (
+                make_recorder(config, target, ensure_new(record), wall)
+                if record is not None
+                else None
+            )
             if recorder is not None:
                 engine.on_tick = recorder.tick
                 print(f"itick-bot run: recording to {recorder.path}", file=out, flush=True)
-            inbox = EventInbox(
-                config.feed.max_pending,
-                name="the engine",
-                conflate_after=config.feed.conflate_after,
-            )
+            inbox = make_inbox(config, "the engine")
             client = make_feed_client(config, target, inbox, wall, log, recorder)
             try:
                 ended = await _run_live(
@@ -451,14 +453,24 @@ async def _backfill(config: AppConfig, target: FeedTarget, market: Any, out: Tex
         print(f"itick-bot run: {line}", file=out, flush=True)
 
 
-def _recorder(config: AppConfig, target: FeedTarget, path: Path, wall: LiveClock) -> Recorder:
+def make_recorder(
+    config: AppConfig,
+    target: FeedTarget,
+    path: Path,
+    clock: Clock,
+    *,
+    rotate_mb: float | None = None,
+    rotate_minutes: float | None = None,
+) -> Recorder:
+    """The recorder of a session at `path` (checked with `record.ensure_new` by the caller),
+    its header naming the feed; `[record]` settings unless given."""
     from . import __version__
-    from .record import Recorder, ensure_new
+    from .record import Recorder
 
     return Recorder(
-        ensure_new(path),
-        rotate_mb=config.record.rotate_mb,
-        rotate_minutes=config.record.rotate_minutes,
+        path,
+        rotate_mb=config.record.rotate_mb if rotate_mb is None else rotate_mb,
+        rotate_minutes=config.record.rotate_minutes if rotate_minutes is None else rotate_minutes,
         compresslevel=config.record.compress_level,
         header_fields={
             "url": target.url,
@@ -468,8 +480,15 @@ def _recorder(config: AppConfig, target: FeedTarget, path: Path, wall: LiveClock
             "simulated": target.simulated,
             "itick_bot": __version__,
         },
-        clock=wall,
+        clock=clock,
     )
+
+
+def make_inbox(config: AppConfig, name: str) -> EventInbox:
+    """The inbox the feed fills for `name` (the engine, `tail`, `record`), as `[feed]` says."""
+    from .feed import EventInbox
+
+    return EventInbox(config.feed.max_pending, name=name, conflate_after=config.feed.conflate_after)
 
 
 async def _cancel_on_signal(

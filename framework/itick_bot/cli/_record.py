@@ -11,13 +11,12 @@ from typing import Any, TextIO
 
 import anyio
 
-from .. import __version__
 from .._logging import configure_logging, get_logger
-from ..app import feed_target, make_feed_client
+from ..app import feed_target, make_feed_client, make_inbox, make_recorder
 from ..clock import LiveClock
 from ..config import AppConfig, load_config
 from ..errors import ConfigError, ItickBotError, SlowConsumerError
-from ..feed import EventInbox, FeedClient
+from ..feed import FeedClient
 from ..record import Recorder, ensure_new
 from ._feedargs import add_feed_arguments, apply_feed_arguments
 
@@ -136,31 +135,15 @@ async def _record(config: AppConfig, args: argparse.Namespace) -> int:
     out = ensure_new(args.out)
     failure: list[BaseException] = []
     async with feed_target(config.feed, os.environ, config.sim) as target:
-        recorder = Recorder(
-            out,
-            rotate_mb=config.record.rotate_mb if args.rotate_mb is None else args.rotate_mb,
-            rotate_minutes=(
-                config.record.rotate_minutes if args.rotate_minutes is None else args.rotate_minutes
-            ),
-            compresslevel=config.record.compress_level,
-            header_fields={
-                "url": target.url,
-                "symbols": list(config.feed.symbols),
-                "types": list(config.feed.types),
-                "region": config.feed.region,
-                "simulated": target.simulated,
-                "itick_bot": __version__,
-            },
-            clock=clock,
+        recorder = make_recorder(
+            config, target, out, clock, rotate_mb=args.rotate_mb, rotate_minutes=args.rotate_minutes
         )
         print(
             f"itick-bot record: connecting to {target.describe()}, recording to {out}",
             file=sys.stderr,
             flush=True,
         )
-        inbox = EventInbox(
-            config.feed.max_pending, name="record", conflate_after=config.feed.conflate_after
-        )
+        inbox = make_inbox(config, "record")
         client = make_feed_client(config, target, inbox, clock, log, recorder)
         status = _StatusLine(sys.stderr, recorder) if sys.stderr.isatty() else None
         started = time.monotonic()

@@ -13,11 +13,10 @@ import anyio
 import msgspec
 
 from .._logging import configure_logging, get_logger
-from ..app import feed_target, make_feed_client
+from ..app import feed_target, make_feed_client, make_inbox
 from ..clock import LiveClock
 from ..config import AppConfig, load_config
 from ..errors import AuthError, SlowConsumerError
-from ..feed import EventInbox
 from ..model import Bar, Depth, FeedStatus, Quote, Tick
 from ._feedargs import add_feed_arguments, apply_feed_arguments
 
@@ -111,9 +110,7 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
     clock = LiveClock()
     async with feed_target(config.feed, os.environ, config.sim) as target:
         print(f"itick-bot tail: connecting to {target.describe()}", file=sys.stderr, flush=True)
-        inbox = EventInbox(
-            config.feed.max_pending, name="tail", conflate_after=config.feed.conflate_after
-        )
+        inbox = make_inbox(config, "tail")
         client = make_feed_client(config, target, inbox, clock, log)
         failure: list[BaseException] = []
 
