@@ -41,6 +41,7 @@ __all__ = [
     "make_inbox",
     "make_recorder",
     "run_bot",
+    "run_feed",
     "strategy_specs",
 ]
 
@@ -372,16 +373,8 @@ async def _run_live(
 ) -> Stop:
     """The feed and the engine until something stops them; what did. Raises `AuthError` for a
     refused key."""
-    refused: list[AuthError] = []
+    refused: list[BaseException] = []
     behind: list[int] = []
-
-    async def feed() -> None:
-        try:
-            await client.run()
-        except AuthError as exc:
-            refused.append(exc)
-        finally:
-            inbox.close()
 
     # The start of the run is the first record, so a backtest starts its strategies at the same
     # time as this run did.
@@ -398,7 +391,7 @@ async def _run_live(
         if not stop.requested:
             if recorder is not None:
                 tg.start_soon(recorder.run_flusher)
-            tg.start_soon(feed)
+            tg.start_soon(run_feed, client, inbox, refused)
             with anyio.move_on_after(duration if duration else float("inf")) as timer:
                 try:
                     await engine.run_live(
@@ -482,6 +475,18 @@ def make_recorder(
         },
         clock=clock,
     )
+
+
+async def run_feed(client: FeedClient, inbox: EventInbox, refused: list[BaseException]) -> None:
+    """Run the feed until it ends, then close `inbox` so that its consumer ends too. A refused
+    key goes to `refused`, for the caller to raise once its task group is done (raised in the
+    group, it would arrive wrapped in an exception group)."""
+    try:
+        await client.run()
+    except AuthError as exc:
+        refused.append(exc)
+    finally:
+        inbox.close()
 
 
 def make_inbox(config: AppConfig, name: str) -> EventInbox:

@@ -13,10 +13,10 @@ import anyio
 import msgspec
 
 from .._logging import configure_logging, get_logger
-from ..app import feed_target, make_feed_client, make_inbox
+from ..app import feed_target, make_feed_client, make_inbox, run_feed
 from ..clock import LiveClock
 from ..config import AppConfig, load_config
-from ..errors import AuthError, SlowConsumerError
+from ..errors import SlowConsumerError
 from ..model import Bar, Depth, FeedStatus, Quote, Tick
 from ._feedargs import add_feed_arguments, apply_feed_arguments
 
@@ -114,16 +114,8 @@ async def _tail(config: AppConfig, args: argparse.Namespace) -> int:
         client = make_feed_client(config, target, inbox, clock, log)
         failure: list[BaseException] = []
 
-        async def feed() -> None:
-            try:
-                await client.run()
-            except AuthError as exc:
-                failure.append(exc)
-            finally:
-                inbox.close()
-
         async with anyio.create_task_group() as tg:
-            tg.start_soon(feed)
+            tg.start_soon(run_feed, client, inbox, failure)
 
             async def stop_on_signal() -> None:
                 with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
